@@ -1,0 +1,18 @@
+"""scorelab: a laboratory that runs social credit regimes on synthetic societies.
+
+It simulates synthetic citizens only (rows, no identities). See docs/ARCHITECTURE.md.
+The Python API (scorelab.api) mirrors the command line; names are imported lazily so that
+`import scorelab` stays cheap.
+"""
+
+__version__ = "0.1.0"
+
+_API = ("build_society", "describe_run", "list_runs", "load_regime", "run", "summary", "explain")
+
+
+def __getattr__(name: str):
+    if name in _API:
+        from scorelab import api
+
+        return getattr(api, name)
+    raise AttributeError(name)

@@ -1,0 +1,232 @@
+"""What citizens really do today: sparse draws by thinning, with deterrence (S2-N8).
+
+Each citizen's static propensity for an event type (traits, age limits, fixed eligibility)
+is computed once; its cumulative sum lets the day's candidates be drawn in proportion to it
+by binary search. Only the dynamic factor (deterrence, reward response, unemployment) is
+thinned: a candidate is kept with probability factor / max_factor. Work grows with events,
+not with citizens x event types. Event types whose pool changes daily (unpaid judgment
+debtors, job seekers, borrowers) are drawn from that pool.
+Every random number is drawn before the regime's influence is applied, so a run and its
+baseline share them (common random numbers): deterrence only moves acceptance thresholds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from scorelab.behaviour.catalogue import CATALOGUE, EVENT_INDEX
+from scorelab.streams import stream
+from scorelab.tables import SECTOR_INDEX, EventBatch
+
+MAX_TRAIT_MULTIPLIER = 8.0
+COLLEGE_DAY = 157  # early June, the national college entrance exam
+SCHOOL_DAY = 244   # 1 September
+COLLEGE_APPLY = 0.55  # gross tertiary enrolment around 54% (assumption)
+HIGH_FEE_SCHOOL = 0.03  # share of children applying to a high-fee school each year (assumption)
+WORK_SECTORS = np.array([SECTOR_INDEX[s] for s in ("agriculture", "manufacturing", "services", "finance",
+                                                    "public", "security_linked")], np.int8)
+WORK_WEIGHTS = np.array([0.2, 0.22, 0.3, 0.06, 0.12, 0.1])
+
+
+@dataclass
+class Perception:
+    """What aware citizens believe a regime does; zeros for the baseline `none`."""
+
+    p: np.ndarray        # float64[E], chance of being recorded
+    penalty: np.ndarray  # float64[E], stake in [0, 1]
+    reward: np.ndarray   # float64[E]
+    a: float             # certainty exponent
+    b: float             # severity exponent
+    reward_response: float
+
+
+@dataclass
+class BehaviourState:
+    """Circumstances that change during a run (the society's own columns stay as drawn)."""
+
+    sector: np.ndarray           # int8
+    has_loan: np.ndarray         # bool
+    unpaid_judgment: np.ndarray  # bool
+    missed_streak: np.ndarray    # int8
+    aware: np.ndarray            # bool
+    belief: np.ndarray           # float32: multiplier on the perceived chance of being recorded
+    next_event_id: int = 0
+
+    def eligible(self, name: str, white_collar: np.ndarray) -> np.ndarray:
+        if name == "has_loan":
+            return self.has_loan
+        if name == "unpaid_judgment":
+            return self.unpaid_judgment
+        if name == "job_seeker":
+            return self.sector == SECTOR_INDEX["unemployed"]
+        if name == "white_collar":
+            return white_collar
+        raise KeyError(name)
+
+
+class Behaviour:
+    """Draws each day's true events for one society."""
+
+    def __init__(self, society, seed: int, perception: Perception) -> None:
+        self.society = society
+        self.seed = seed
+        self.perception = perception
+        self.n = society.n
+        self.age = society.cols["age"]
+        self.cashless = society.cols["cashless"]
+        self.white_collar = society.white_collar()
+        self.dog_owner = society.cols["dog_owner"]
+        self._cov: dict[str, np.ndarray] = {}
+        for e in CATALOGUE:
+            for t in e.traits:
+                if t != "unemployed" and t not in self._cov:
+                    self._cov[t] = society.covariate(t)
+        # cumulative static propensity per event type drawn from the whole population
+        self._cum: dict[int, np.ndarray] = {}
+        for k, e in enumerate(CATALOGUE):
+            if e.schedule is None and e.eligible in (None, "white_collar"):
+                w = self._static_weight(e, np.arange(self.n))
+                self._cum[k] = np.cumsum(w, dtype=np.float64)
+        due = society.cols["loan_due_day"].astype(np.int64)
+        order = np.argsort(due, kind="stable")
+        self._due_order = order.astype(np.int32)
+        self._due_ptr = np.searchsorted(due[order], np.arange(31))
+        self._age18 = np.flatnonzero(self.age == 18).astype(np.int32)
+        self._age6_17 = np.flatnonzero((self.age >= 6) & (self.age <= 17)).astype(np.int32)
+
+    def new_state(self) -> BehaviourState:
+        c = self.society.cols
+        return BehaviourState(c["sector"].copy(), c["has_loan"].copy(), np.zeros(self.n, bool),
+                              np.zeros(self.n, np.int8), c["aware"].copy(), np.ones(self.n, np.float32))
+
+    # ------------------------------------------------------------------ per day
+    def draw_day(self, day: int, st: BehaviourState) -> tuple[EventBatch, np.ndarray]:
+        """The day's events, and the job applications' target sectors (aligned, -1 elsewhere)."""
+        parts: list[tuple[int, np.ndarray, np.ndarray]] = []
+        for k, e in enumerate(CATALOGUE):
+            if e.schedule is None:
+                cit, digital = self._poisson_type(k, e, day, st)
+                parts.append((k, cit, digital))
+        parts += self._loans(day, st)
+        parts += self._yearly(day)
+        etype = np.concatenate([np.full(len(c), k, np.int16) for k, c, _ in parts])
+        citizen = np.concatenate([c for _, c, _ in parts]).astype(np.int32)
+        digital = np.concatenate([d for _, _, d in parts])
+        ids = np.arange(st.next_event_id, st.next_event_id + len(etype), dtype=np.int64)
+        st.next_event_id += len(etype)
+        events = EventBatch(etype, citizen, digital, ids)
+        target = np.full(len(events), -1, np.int8)
+        jobs = np.flatnonzero(etype == EVENT_INDEX["job_application"])
+        if len(jobs):
+            rng = stream(self.seed, "behaviour.job_target", day)
+            target[jobs] = WORK_SECTORS[rng.choice(len(WORK_SECTORS), len(jobs), p=WORK_WEIGHTS)]
+        self._update_state(events, st)
+        return events, target
+
+    def _static_weight(self, e, cand: np.ndarray) -> np.ndarray:
+        """Propensity from fixed attributes: exp(sum coef * covariate), capped; 0 if ineligible."""
+        w = np.ones(len(cand), np.float64)
+        z = np.zeros(len(cand), np.float32)
+        for t, coef in e.traits.items():
+            if t != "unemployed":
+                z += coef * self._cov[t][cand]
+        if e.traits:
+            w = np.minimum(np.exp(z, dtype=np.float64), MAX_TRAIT_MULTIPLIER)
+        a = self.age[cand]
+        ok = (a >= e.min_age) & (a <= e.max_age)
+        if e.name == "dog_fouling":
+            ok &= self.dog_owner[cand]
+        if e.eligible == "white_collar":
+            ok &= self.white_collar[cand]
+        return np.where(ok, w, 0.0)
+
+    def _poisson_type(self, k: int, e, day: int, st: BehaviourState) -> tuple[np.ndarray, np.ndarray]:
+        rng = stream(self.seed, "behaviour", k, day)
+        boost = 1.0 + self.perception.reward_response if e.polarity > 0 else 1.0
+        unemp = e.traits.get("unemployed", 0.0)
+        dyn_max = boost * (np.exp(unemp) if unemp > 0 else 1.0)
+        cum = self._cum.get(k)
+        if cum is not None:
+            total = float(cum[-1]) if len(cum) else 0.0
+            count = rng.poisson(e.rate * total * dyn_max) if total > 0 else 0
+            # sorted queries walk the cumulative array in order: far fewer cache misses
+            cand = np.searchsorted(cum, np.sort(rng.random(count)) * total, side="right")
+            cand = np.minimum(cand, self.n - 1)
+            weight_ok = None
+        else:
+            pool = np.flatnonzero(st.eligible(e.eligible, self.white_collar))
+            lam = e.rate * MAX_TRAIT_MULTIPLIER * dyn_max if e.traits else e.rate * dyn_max
+            count = rng.poisson(lam * len(pool)) if len(pool) else 0
+            cand = pool[rng.integers(0, max(len(pool), 1), count)]
+            weight_ok = self._static_weight(e, cand) / (MAX_TRAIT_MULTIPLIER if e.traits else 1.0)
+        u = rng.random(count)
+        u_digital = rng.random(count)
+        factor = self._deterrence(k, e, cand, st)
+        if unemp:
+            factor = factor * np.exp(unemp * (st.sector[cand] == SECTOR_INDEX["unemployed"]))
+        accept = factor / dyn_max if weight_ok is None else weight_ok * factor / dyn_max
+        keep = u < accept
+        digital = u_digital[keep] < self.cashless[cand[keep]]
+        return cand[keep].astype(np.int32), digital
+
+    def _deterrence(self, k: int, e, cand: np.ndarray, st: BehaviourState) -> np.ndarray | float:
+        """S2-N8 and Becker: an aware citizen's rate falls with (p^a)(f^b); the unaware do not react."""
+        per = self.perception
+        if e.deterrable and per.penalty[k] > 0 and per.p[k] > 0:
+            p = np.minimum(st.belief[cand] * per.p[k], 1.0)
+            return 1.0 - st.aware[cand] * (p ** per.a) * (per.penalty[k] ** per.b)
+        if e.polarity > 0 and per.reward[k] > 0 and per.p[k] > 0 and per.reward_response > 0:
+            p = np.minimum(st.belief[cand] * per.p[k], 1.0)
+            return 1.0 + st.aware[cand] * per.reward_response * (p ** per.a) * (per.reward[k] ** per.b)
+        return 1.0
+
+    def _loans(self, day: int, st: BehaviourState) -> list[tuple[int, np.ndarray, np.ndarray]]:
+        """S2-N1: each borrower's monthly instalment is on time, late or missed; 3 missed = default."""
+        due = day % 30
+        group = self._due_order[self._due_ptr[due]:self._due_ptr[due + 1]]
+        u = stream(self.seed, "behaviour.loans", day).random(len(group))
+        active = st.has_loan[group]
+        group, u = group[active], u[active]
+        cons = self._cov_or("conscientiousness", group)
+        inc = self._cov_or("income_z", group)
+        unemployed = st.sector[group] == SECTOR_INDEX["unemployed"]
+        stress = np.exp(-0.5 * cons - 0.4 * inc + 1.2 * unemployed)
+        k_late, k_miss = EVENT_INDEX["loan_late"], EVENT_INDEX["loan_missed"]
+        p_late = 0.03 * stress * self._deterrence(k_late, CATALOGUE[k_late], group, st)
+        p_miss = 0.008 * stress * self._deterrence(k_miss, CATALOGUE[k_miss], group, st)
+        missed = u < p_miss
+        late = ~missed & (u < p_miss + p_late)
+        on_time = ~missed & ~late
+        st.missed_streak[group[~missed]] = 0
+        st.missed_streak[group[missed]] += 1
+        default = missed & (st.missed_streak[group] >= 3)
+        missed &= ~default
+        st.has_loan[group[default]] = False
+        st.missed_streak[group[default]] = 0
+        outcomes = ((EVENT_INDEX["loan_on_time"], on_time), (k_late, late), (k_miss, missed),
+                    (EVENT_INDEX["loan_default"], default))
+        return [(k, group[mask], np.ones(int(mask.sum()), bool)) for k, mask in outcomes]
+
+    def _cov_or(self, name: str, idx: np.ndarray) -> np.ndarray:
+        col = self._cov.get(name)
+        return col[idx] if col is not None else np.zeros(len(idx), np.float32)
+
+    def _yearly(self, day: int) -> list[tuple[int, np.ndarray, np.ndarray]]:
+        """College applications (S1-M6) and high-fee school enrolments, once a year each."""
+        out = []
+        if day % 365 == COLLEGE_DAY:
+            rng = stream(self.seed, "behaviour.college", day)
+            who = self._age18[rng.random(len(self._age18)) < COLLEGE_APPLY]
+            out.append((EVENT_INDEX["college_application"], who, np.ones(len(who), bool)))
+        if day % 365 == SCHOOL_DAY:
+            rng = stream(self.seed, "behaviour.school", day)
+            who = self._age6_17[rng.random(len(self._age6_17)) < HIGH_FEE_SCHOOL]
+            out.append((EVENT_INDEX["school_enrolment"], who, np.ones(len(who), bool)))
+        return out
+
+    def _update_state(self, events: EventBatch, st: BehaviourState) -> None:
+        """True events that change circumstances: a judgment debt starts or is repaid."""
+        st.unpaid_judgment[events.citizen[events.etype == EVENT_INDEX["court_judgment_unpaid"]]] = True
+        st.unpaid_judgment[events.citizen[events.etype == EVENT_INDEX["judgment_repaid"]]] = False

@@ -1,0 +1,207 @@
+"""The command line. Each command is a thin layer over scorelab.api.
+
+Errors in the user's input print one line naming the file, key and what is allowed, and exit
+with status 2; never a traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from scorelab.errors import ScorelabError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="scorelab: run social credit regimes on synthetic societies (synthetic citizens only).")
+out_console = Console()
+err_console = Console(stderr=True)
+RUNS_HELP = "folder that holds the runs and their catalogue"
+
+
+def friendly(fn):
+    """Turn scorelab's errors into one clear line and exit status 2."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except ScorelabError as exc:
+            err_console.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+            raise typer.Exit(2) from None
+        except KeyboardInterrupt:
+            err_console.print("interrupted: no run was written")
+            raise typer.Exit(130) from None
+
+    return wrapper
+
+
+@app.command()
+@friendly
+def run(
+    regime: str = typer.Argument(..., help="a preset name (see `scorelab regimes`) or a regime YAML file"),
+    citizens: int = typer.Option(100_000, "--citizens", "-n", help="number of synthetic citizens"),
+    days: int = typer.Option(365, "--days", "-d", help="days to simulate"),
+    seed: int = typer.Option(0, "--seed", "-s", help="random seed (same seed, same run)"),
+    baseline: str = typer.Option("none", "--baseline", help="regime of the paired baseline run"),
+    no_baseline: bool = typer.Option(False, "--no-baseline", help="skip the paired baseline run"),
+    out: Path = typer.Option(Path("runs"), "--out", "-o", help=RUNS_HELP),
+    society: Path | None = typer.Option(None, "--society", help="a saved society folder to reuse"),
+    ledger_cohort: float | None = typer.Option(None, "--ledger-cohort",
+                                                  help="share of citizens whose ledger rows are kept"),
+    events: str = typer.Option("notable", "--events", help="true events written: all, notable or none"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
+) -> None:
+    """Run a regime on a synthetic society and write a run folder."""
+    from scorelab import api
+
+    with _progress(quiet) as tick:
+        folder = api.run(regime, citizens=citizens, days=days, seed=seed,
+                         baseline=None if no_baseline else baseline, out=out, society=society,
+                         ledger_cohort=ledger_cohort, events=events, progress=tick)
+    _print_summary(api.summary(folder))
+    out_console.print(f"run written to [bold]{folder}[/]")
+
+
+class _progress:
+    """A rich progress bar per regime run (run and its baseline)."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet or not sys.stderr.isatty()
+        self.bar = None
+        self.tasks: dict[str, int] = {}
+
+    def __enter__(self):
+        if self.quiet:
+            return None
+        from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self.bar = Progress(TextColumn("{task.description}"), BarColumn(),
+                            TextColumn("day {task.completed}/{task.total}"), TimeRemainingColumn(),
+                            console=err_console, transient=True)
+        self.bar.__enter__()
+        return self.tick
+
+    def tick(self, label: str, day: int, days: int) -> None:
+        if label not in self.tasks:
+            self.tasks[label] = self.bar.add_task(label, total=days)
+        self.bar.update(self.tasks[label], completed=day)
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(*exc)
+
+
+def _print_summary(s: dict) -> None:
+    t = Table(title=f"{s['regime']} on {s['citizens']:,} citizens for {s['days']} days (seed {s['seed']})",
+              show_header=False)
+    t.add_row("run", s["run_id"])
+    t.add_row("wall time", f"{s['wall_seconds']:.1f} s ({s['agent_days_per_second']:,} agent-days/s)")
+    t.add_row("true events", f"{s['events']:,}")
+    t.add_row("false records kept", f"{s['false_records']:,}")
+    if s.get("missed_offence_share") is not None:
+        t.add_row("offences never recorded", f"{s['missed_offence_share']:.1%}")
+    for name, share in s.get("listed_share", {}).items():
+        t.add_row(f"ever listed: {name}", f"{share:.2%}")
+    t.add_row("sanctions / rewards", f"{s['sanctions_total']:,} / {s['rewards_total']:,}")
+    if s.get("wrongful_sanction_share") is not None:
+        t.add_row("sanctions resting on a false record", f"{s['wrongful_sanction_share']:.1%}")
+    if s.get("antisocial_change") is not None:
+        t.add_row("antisocial acts vs baseline", f"{s['antisocial_change']:+.1%}")
+        t.add_row("lawful expression vs baseline", f"{s['expression_change']:+.1%}")
+    if s.get("mean_score") is not None:
+        t.add_row("mean score", f"{s['mean_score']:.1f}")
+    out_console.print(t)
+
+
+@app.command()
+@friendly
+def runs(out: Path = typer.Option(Path("runs"), "--out", "-o", help=RUNS_HELP),
+         as_json: bool = typer.Option(False, "--json", help="print JSON")) -> None:
+    """List the runs in the catalogue (rebuilt from the run folders)."""
+    from scorelab import api
+
+    rows = api.list_runs(out)
+    if as_json:
+        print(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        out_console.print(f"no runs in {out}")
+        return
+    t = Table("run", "regime", "citizens", "days", "seed", "baseline", "created")
+    for r in rows:
+        t.add_row(r["run_id"], r["regime"], f"{r['citizens']:,}", str(r["days"]), str(r["seed"]),
+                  r["baseline"] or "", r["created"] or "")
+    out_console.print(t)
+
+
+@app.command()
+@friendly
+def summary(run_: str = typer.Argument(..., metavar="RUN", help="run id or run folder"),
+            out: Path = typer.Option(Path("runs"), "--out", "-o", help=RUNS_HELP),
+            as_json: bool = typer.Option(False, "--json", help="print JSON (keys in docs/METRICS.md)")) -> None:
+    """Print a run's headline measures."""
+    from scorelab import api
+
+    s = api.summary(run_, out)
+    if as_json:
+        print(json.dumps(s, indent=2, default=float))
+    else:
+        _print_summary(s)
+
+
+@app.command()
+@friendly
+def regimes() -> None:
+    """List the preset regimes."""
+    from scorelab.regime.loader import load_regime, preset_names
+
+    t = Table("preset", "topology", "description")
+    for name in preset_names():
+        r = load_regime(name).regime
+        t.add_row(name, r.topology, r.title)
+    out_console.print(t)
+
+
+@app.command()
+@friendly
+def validate(file: Path = typer.Argument(..., help="a regime YAML file")) -> None:
+    """Check a regime file; print what it defines or one clear error."""
+    from scorelab.regime.compiled import compile_regime
+    from scorelab.regime.loader import load_regime
+
+    loaded = load_regime(str(file))
+    compile_regime(loaded.regime, loaded.origin)
+    r = loaded.regime
+    n_rules = sum(len(s.rules) for s in r.scorers)
+    n_lists = sum(len(s.lists) for s in r.scorers)
+    n_measures = sum(len(s.sanctions) + len(s.rewards) for s in r.scorers)
+    out_console.print(f"{file}: valid regime '{r.name}' ({r.topology}): {len(r.scorers)} scorer(s), "
+                      f"{n_rules} rules, {n_lists} lists, {n_measures} sanctions and rewards")
+
+
+@app.command()
+@friendly
+def society(citizens: int = typer.Option(100_000, "--citizens", "-n", help="number of synthetic citizens"),
+            seed: int = typer.Option(0, "--seed", "-s", help="random seed"),
+            out: Path = typer.Option(..., "--out", "-o", help="folder to write the society to")) -> None:
+    """Draw a society and save it for reuse with `scorelab run --society`."""
+    from scorelab import api
+    from scorelab.society.model import save_society
+
+    soc = api.build_society(citizens, seed)
+    save_society(soc, out)
+    out_console.print(f"society of {soc.n:,} citizens written to {out}")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,108 @@
+"""A run's headline measures, computed from its folder alone (keys in docs/METRICS.md).
+
+Everything here reads the run's tables with DuckDB and pyarrow, so a summary can be remade
+for any run on disk, and compared with its paired baseline run.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pyarrow.parquet as pq
+
+from scorelab.behaviour.catalogue import CATALOGUE
+from scorelab.store.runfolder import read_manifest
+
+ANTISOCIAL = [e.name for e in CATALOGUE if e.antisocial]
+EXPRESSION = [e.name for e in CATALOGUE if e.expression]
+OFFENCES = [e.name for e in CATALOGUE if e.polarity < 0 and e.category != "attempt"]
+
+
+def _q(folder: Path, name: str) -> str:
+    return "'" + str(folder / name).replace("'", "''") + "'"
+
+
+def summarize(folder: Path) -> dict:
+    m = read_manifest(folder)
+    n = int(m["society"]["citizens"])
+    days = int(m["days"])
+    citizen_years = n * days / 365.0
+    con = duckdb.connect()
+    out: dict = {
+        "run_id": m["run_id"], "regime": m["regime"]["name"], "citizens": n, "days": days, "seed": m["seed"],
+        "baseline": m.get("baseline"), "wall_seconds": m.get("wall_seconds"),
+        "agent_days_per_second": m.get("agent_days_per_second"),
+    }
+    counts = {r[0]: r[1] for r in con.execute(
+        f"SELECT event_type, sum(count) FROM {_q(folder, 'event_counts.parquet')} GROUP BY 1").fetchall()}
+    out["events"] = int(sum(counts.values()))
+    rec = con.execute(f"SELECT count(*), count(*) FILTER (WHERE NOT record_true) FROM "
+                      f"{_q(folder, 'records.parquet')}").fetchone()
+    out["records_kept"] = int(rec[0])
+    out["false_records"] = int(rec[1])
+    offences = sum(counts.get(e, 0) for e in OFFENCES)
+    caught = con.execute(
+        f"SELECT count(DISTINCT event_id) FROM {_q(folder, 'records.parquet')} WHERE record_true AND "
+        f"event_type IN ({', '.join(repr(e) for e in OFFENCES)})").fetchone()[0]
+    out["missed_offence_share"] = 1.0 - caught / offences if offences else None
+    out["ledger_rows"] = int(m["rows"]["ledger"])
+
+    measures = con.execute(
+        f"SELECT kind, measure, count(*), count(*) FILTER (WHERE wrongful) FROM {_q(folder, 'measures.parquet')} "
+        f"GROUP BY 1, 2 ORDER BY 1, 2").fetchall()
+    per = {"sanction": {}, "reward": {}}
+    totals = {"sanction": [0, 0], "reward": [0, 0]}
+    for kind, name, k, wrong in measures:
+        per[kind][name] = round(1000.0 * k / citizen_years, 4)
+        totals[kind][0] += k
+        totals[kind][1] += wrong
+    out["sanctions_per_1000"] = per["sanction"]
+    out["rewards_per_1000"] = per["reward"]
+    out["sanctions_total"] = totals["sanction"][0]
+    out["rewards_total"] = totals["reward"][0]
+    out["wrongful_sanction_share"] = (totals["sanction"][1] / totals["sanction"][0]
+                                      if totals["sanction"][0] else None)
+
+    cit = pq.read_table(folder / "citizens.parquet")
+    cols = cit.column_names
+    out["listed_share"] = {c[5:]: float(np.mean(cit.column(c).to_numpy())) for c in cols if c.startswith("ever:")}
+    wrong_cols = [c for c in cols if c.startswith("wrongly:")]
+    if wrong_cols:
+        any_wrong = np.zeros(n, bool)
+        for c in wrong_cols:
+            any_wrong |= cit.column(c).to_numpy()
+        out["wrongly_listed_share"] = float(any_wrong.mean())
+    else:
+        out["wrongly_listed_share"] = 0.0
+    if "score" in cols and m["scorers"]:
+        score = cit.column("score").to_numpy()
+        out["mean_score"] = float(np.nanmean(score))
+        tiers = cit.column("tier").to_numpy(zero_copy_only=False)
+        names, k = np.unique(tiers.astype(str), return_counts=True)
+        out["tier_share"] = {str(t): float(c / n) for t, c in zip(names, k, strict=True)}
+    out["behaviour_change"] = None
+    if m.get("baseline"):
+        base = folder.parent / m["baseline"]
+        if (base / "event_counts.parquet").exists():
+            out.update(_behaviour_change(con, counts, base))
+    con.close()
+    return out
+
+
+def _behaviour_change(con, counts: dict, base: Path) -> dict:
+    """Relative change of each event type's count against the paired baseline run."""
+    base_counts = {r[0]: r[1] for r in con.execute(
+        f"SELECT event_type, sum(count) FROM {_q(base, 'event_counts.parquet')} GROUP BY 1").fetchall()}
+    change = {}
+    for e, b in base_counts.items():
+        if b:
+            change[e] = round((counts.get(e, 0) - b) / b, 5)
+
+    def total(names):
+        b = sum(base_counts.get(e, 0) for e in names)
+        return (sum(counts.get(e, 0) for e in names) - b) / b if b else None
+
+    return {"behaviour_change": change, "antisocial_change": total(ANTISOCIAL),
+            "expression_change": total(EXPRESSION)}

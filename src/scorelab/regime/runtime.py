@@ -1,0 +1,384 @@
+"""One scorer at work: records to points, tiers, lists, sanctions and rewards.
+
+A unified regime has one ScorerRuntime; a fragmented one (S2-N6) has several that share
+nothing: each has its own channels, score, memory, lists and sanctions.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+import numpy as np
+
+from scorelab.behaviour.catalogue import CHANNELS
+from scorelab.regime.compiled import CompiledMeasure, CompiledScorer
+from scorelab.regime.kernels import apply_points, or_bits
+from scorelab.streams import stream
+from scorelab.tables import RecordBatch, csr_gather
+
+ASSOCIATION = len(CHANNELS)      # channel code of association rows
+TIME = len(CHANNELS) + 1         # channel code of redemption rows
+CHANNEL_LABELS = [*CHANNELS, "association", "time"]
+REDEMPTION_CODE = 0              # label code of 'redemption' (compile_regime puts it first)
+LIST_ACTIONS = ["enter", "exit"]
+LIST_REASONS = ["tier", "record", "time", "compliance", "appeal", "recovery"]
+MEASURE_KINDS = ["sanction", "reward"]
+BIT = np.left_shift(np.uint64(1), np.arange(64, dtype=np.uint64))
+
+
+@dataclass
+class Sinks:
+    ledger: object
+    lists: object
+    measures: object
+
+
+@dataclass
+class DayEffects:
+    """What the regime did today that changes citizens' circumstances (read by consequences)."""
+
+    dismissed: np.ndarray   # citizens who lost their job
+    refused_jobs: np.ndarray  # bool per job application event: refused
+    refused: np.ndarray     # bool per event: any sanction refused the attempt
+
+
+class ScorerRuntime:
+    def __init__(self, cs: CompiledScorer, n: int, household: np.ndarray, hh_indptr: np.ndarray,
+                 hh_members: np.ndarray, graph_indptr: np.ndarray, graph_indices: np.ndarray,
+                 seed: int, sinks: Sinks, list_code_base: int) -> None:
+        self.cs = cs
+        self.n = n
+        self.seed = seed
+        self.sinks = sinks
+        self.household, self.hh_indptr, self.hh_members = household, hh_indptr, hh_members
+        self.g_indptr, self.g_indices = graph_indptr, graph_indices
+        self.list_code_base = list_code_base
+        L = len(cs.lists)
+        self.score = np.full(n, cs.initial, np.float64)
+        self.false_delta = np.zeros(n, np.float64)
+        self.tier = cs.tier_of(self.score)
+        self.member = np.zeros((L, n), bool)
+        self.ever = np.zeros((L, n), bool)
+        self.entered_false = np.zeros((L, n), bool)
+        self.ever_false = np.zeros((L, n), bool)
+        self.entered_by_tier = np.zeros((L, n), bool)
+        self.entry_day = np.full((L, n), -1, np.int32)
+        self.seen = np.zeros(n, np.uint64)
+        self.seen_true = np.zeros(n, np.uint64)
+        self.counts = {li: np.zeros(n, np.int16) for li, lst in enumerate(cs.lists) if lst.min_count > 1}
+        caps = max(cs.n_caps, 1)
+        self.cap_used = np.zeros((caps, n if cs.n_caps else 1), np.float64)
+        self.cap_period_seen = np.full((caps, n if cs.n_caps else 1), -1, np.int64)
+        self.pending: dict[int, list[RecordBatch]] = defaultdict(list)     # delayed records
+        self.remedy_due: dict[int, list[RecordBatch]] = defaultdict(list)  # S2-N9 windows
+        self.exits_due: dict[int, list[tuple[int, np.ndarray, np.ndarray, int]]] = defaultdict(list)
+        self.next_record_id = 0
+        self.counters: dict[str, float] = defaultdict(float)
+        self.list_size = np.zeros(L, np.int64)
+        self.dismissed: list[np.ndarray] = []
+        # initial tier-based lists (e.g. everyone starts in a middle tier)
+        self._update_tiers(np.arange(n), day=0)
+
+    # ------------------------------------------------------------------ records in
+    def receive(self, records: RecordBatch) -> None:
+        """Queue records by the day they reach the scorer (channel delays)."""
+        if not len(records):
+            return
+        days = np.unique(records.day_recorded)
+        for d in days:
+            self.pending[int(d)].append(records.take(records.day_recorded == d))
+
+    def process_day(self, day: int) -> None:
+        landed = RecordBatch.concat(self.pending.pop(day, []))
+        self.counters["records"] += len(landed)
+        self.counters["records_false"] += int((~landed.true).sum())
+        touched = [np.empty(0, np.int64)]
+        if len(landed):
+            self._remember(landed)
+            self._compliance_exits(landed, day)
+            touched.append(self._score(landed, day))
+            self._record_entries(landed, day)
+        touched.append(self._due_remedies(day))
+        touched.append(self._redeem(day))
+        t = _distinct(np.concatenate(touched), self.n)
+        if len(t):
+            self._update_tiers(t, day)
+        self._timed_exits(day)
+
+    def _remember(self, r: RecordBatch) -> None:
+        bits = BIT[r.etype]
+        or_bits(self.seen, r.citizen, bits)
+        or_bits(self.seen_true, r.citizen[r.true], bits[r.true])
+
+    # ------------------------------------------------------------------ points
+    def _score(self, r: RecordBatch, day: int) -> np.ndarray:
+        rule = self.cs.rule_of_type[r.etype]
+        scored = r.take(rule >= 0)
+        if not len(scored):
+            return np.empty(0, np.int64)
+        rule = self.cs.rule_of_type[scored.etype]
+        windowed = self.cs.remed_days[rule] > 0
+        if windowed.any():
+            w = scored.take(windowed)
+            wr = rule[windowed]
+            rng = stream(self.seed, "regime.remediation", self.cs.index, day)
+            remedied = rng.random(len(w)) < self.cs.remed_prob[wr]
+            self.counters["remedied"] += int(remedied.sum())
+            w = w.take(~remedied)
+            for d in np.unique(self.cs.remed_days[wr[~remedied]]):
+                self.remedy_due[day + int(d)].append(w.take(self.cs.remed_days[self.cs.rule_of_type[w.etype]] == d))
+            scored = scored.take(~windowed)
+        return self._apply_rules(scored, day)
+
+    def _due_remedies(self, day: int) -> np.ndarray:
+        due = RecordBatch.concat(self.remedy_due.pop(day, []))
+        return self._apply_rules(due, day) if len(due) else np.empty(0, np.int64)
+
+    def _apply_rules(self, r: RecordBatch, day: int) -> np.ndarray:
+        cs = self.cs
+        if not len(r):
+            return np.empty(0, np.int64)
+        rule = cs.rule_of_type[r.etype]
+        delta = self._apply(r.citizen, cs.points[rule], cs.cap_slot[rule], cs.cap_points[rule],
+                            cs.cap_period[rule], day, ~r.true)
+        self.sinks.ledger.add(citizen=r.citizen, day=day, scorer=cs.index, rule=cs.rule_codes[rule], delta=delta,
+                              channel=r.channel, record_id=r.record_id, record_true=r.true, source_citizen=-1)
+        self.counters["points"] += float(delta.sum())
+        touched = [r.citizen.astype(np.int64)]
+        spill = (delta < 0) & (-delta >= cs.assoc_min_points) & cs.associate[rule]
+        if cs.hops and spill.any():
+            touched.append(self._associate(r.take(spill), delta[spill], rule[spill], day))
+        return np.concatenate(touched)
+
+    def _apply(self, citizen, delta, cap_slot, cap_points, cap_period, day, false_flag) -> np.ndarray:
+        return apply_points(self.score, self.cs.lo, self.cs.hi, citizen.astype(np.int64), delta.astype(np.float64),
+                            cap_slot.astype(np.int64), cap_points.astype(np.float64),
+                            cap_period.astype(np.int64), day, self.cap_used, self.cap_period_seen,
+                            false_flag.astype(np.bool_), self.false_delta)
+
+    def _associate(self, r: RecordBatch, delta: np.ndarray, rule: np.ndarray, day: int) -> np.ndarray:
+        """S1-M7: household members and contacts (share^hop) inherit part of a penalty."""
+        cs = self.cs
+        origins, targets, shares = [], [], []
+        if cs.household_share > 0:
+            o, t = csr_gather(self.hh_indptr, self.hh_members, self.household[r.citizen].astype(np.int64))
+            keep = t != r.citizen[o]
+            origins.append(o[keep])
+            targets.append(t[keep])
+            shares.append(np.full(int(keep.sum()), cs.household_share))
+        if cs.contact_share > 0:
+            frontier_o = np.arange(len(r), dtype=np.int64)
+            frontier_t = r.citizen.astype(np.int64)
+            for hop in range(1, cs.hops + 1):
+                o, t = csr_gather(self.g_indptr, self.g_indices, frontier_t)
+                o = frontier_o[o]
+                keep = t != r.citizen[o]
+                origins.append(o[keep])
+                targets.append(t[keep])
+                shares.append(np.full(int(keep.sum()), cs.contact_share ** hop))
+                frontier_o, frontier_t = o, t.astype(np.int64)
+        if not origins:
+            return np.empty(0, np.int64)
+        o = np.concatenate(origins)
+        t = np.concatenate(targets).astype(np.int32)
+        if not len(t):
+            return np.empty(0, np.int64)
+        d = delta[o] * np.concatenate(shares)
+        none = np.full(len(t), -1, np.int64)
+        applied = self._apply(t, d, none, np.zeros(len(t)), np.ones(len(t), np.int64), day, ~r.true[o])
+        self.sinks.ledger.add(citizen=t, day=day, scorer=cs.index, rule=cs.assoc_codes[rule[o]], delta=applied,
+                              channel=ASSOCIATION, record_id=r.record_id[o], record_true=r.true[o],
+                              source_citizen=r.citizen[o])
+        self.counters["association_points"] += float(applied.sum())
+        return t.astype(np.int64)
+
+    def _redeem(self, day: int) -> np.ndarray:
+        """Scores drift back toward the initial score; one ledger row per citizen per period."""
+        cs = self.cs
+        if cs.redemption_rate <= 0 or (day + 1) % cs.redemption_period:
+            return np.empty(0, np.int64)
+        gap = cs.initial - self.score
+        idx = np.flatnonzero(gap > 1e-9) if cs.redemption_only_below else np.flatnonzero(np.abs(gap) > 1e-9)
+        if not len(idx):
+            return idx
+        keep = 1.0 - (1.0 - cs.redemption_rate) ** cs.redemption_period
+        d = gap[idx] * keep
+        self.score[idx] += d
+        self.false_delta[idx] *= 1.0 - keep
+        self.sinks.ledger.add(citizen=idx, day=day, scorer=cs.index, rule=REDEMPTION_CODE, delta=d, channel=TIME,
+                              record_id=-1, record_true=True, source_citizen=-1)
+        self.counters["redemption_points"] += float(d.sum())
+        return idx
+
+    # ------------------------------------------------------------------ tiers and lists
+    def _update_tiers(self, idx: np.ndarray, day: int) -> None:
+        cs = self.cs
+        self.tier[idx] = cs.tier_of(self.score[idx])
+        if not len(cs.tier_names):
+            return
+        for li, lst in enumerate(cs.lists):
+            if not lst.entry_tiers.any():
+                continue
+            qualifies = lst.entry_tiers[self.tier[idx]]
+            member = self.member[li, idx]
+            enter = idx[qualifies & ~member]
+            if len(enter):
+                truthful_tier = cs.tier_of(self.score[enter] - self.false_delta[enter])
+                self._enter(li, enter, day, wrongful=~lst.entry_tiers[truthful_tier], by_tier=True)
+            if lst.on_tier_recovery:
+                leave = idx[~qualifies & member & self.entered_by_tier[li, idx]]
+                if len(leave):
+                    self._exit(li, leave, day, "recovery")
+
+    def _record_entries(self, r: RecordBatch, day: int) -> None:
+        for li, lst in enumerate(self.cs.lists):
+            if not lst.entry_records:
+                continue
+            hit = (BIT[r.etype] & lst.entry_records) != 0
+            if not hit.any():
+                continue
+            cit, true = r.citizen[hit], r.true[hit]
+            if lst.min_count > 1:
+                np.add.at(self.counts[li], cit, 1)
+                ok = self.counts[li][cit] >= lst.min_count
+                cit, true = cit[ok], true[ok]
+            # a citizen entering on several records today is wrongful only if all were false
+            order = np.lexsort((~true, cit))
+            cit, true = cit[order], true[order]
+            first = np.ones(len(cit), bool)
+            first[1:] = cit[1:] != cit[:-1]
+            cit, true = cit[first], true[first]
+            new = ~self.member[li, cit]
+            if new.any():
+                self._enter(li, cit[new], day, wrongful=~true[new], by_tier=False)
+
+    def _compliance_exits(self, r: RecordBatch, day: int) -> None:
+        for li, lst in enumerate(self.cs.lists):
+            if not lst.exit_records:
+                continue
+            hit = (BIT[r.etype] & lst.exit_records) != 0
+            cit = np.unique(r.citizen[hit])
+            cit = cit[self.member[li, cit]]
+            if len(cit):
+                self._exit(li, cit, day, "compliance")
+
+    def _enter(self, li: int, cit: np.ndarray, day: int, wrongful: np.ndarray, by_tier: bool) -> None:
+        lst = self.cs.lists[li]
+        self.member[li, cit] = True
+        self.list_size[li] += len(cit)
+        self.ever[li, cit] = True
+        self.entered_false[li, cit] = wrongful
+        self.ever_false[li, cit] |= wrongful
+        self.entered_by_tier[li, cit] = by_tier
+        self.entry_day[li, cit] = day
+        self.sinks.lists.add(day=day, citizen=cit, scorer=self.cs.index, list=self.list_code_base + li, action=0,
+                             reason=0 if by_tier else 1, wrongful=wrongful)
+        self.counters[f"entries:{lst.name}"] += len(cit)
+        if lst.after_days:
+            self.exits_due[day + lst.after_days].append((li, cit, np.full(len(cit), day), 2))
+        if lst.appeal_probability > 0:
+            rng = stream(self.seed, "regime.appeal", self.cs.index, li, day)
+            appeal = rng.random(len(cit)) < lst.appeal_probability
+            p = np.where(wrongful, lst.appeal_success_false, lst.appeal_success_true)
+            win = appeal & (rng.random(len(cit)) < p)
+            self.counters["appeals"] += int(appeal.sum())
+            if win.any():
+                self.exits_due[day + lst.appeal_delay].append((li, cit[win], np.full(int(win.sum()), day), 4))
+        for m in self.cs.measures:
+            if m.on_list_entry == li:
+                self._entry_measure(m, cit, day, wrongful)
+
+    def _exit(self, li: int, cit: np.ndarray, day: int, reason: str) -> None:
+        self.member[li, cit] = False
+        self.list_size[li] -= len(cit)
+        self.sinks.lists.add(day=day, citizen=cit, scorer=self.cs.index, list=self.list_code_base + li, action=1,
+                             reason=LIST_REASONS.index(reason), wrongful=self.entered_false[li, cit])
+
+    def _timed_exits(self, day: int) -> None:
+        for li, cit, entered, reason in self.exits_due.pop(day, []):
+            still = self.member[li, cit] & (self.entry_day[li, cit] == entered)
+            if still.any():
+                self._exit(li, cit[still], day, LIST_REASONS[reason])
+
+    # ------------------------------------------------------------------ sanctions and rewards
+    def condition(self, m: CompiledMeasure, cit: np.ndarray, truthful: bool = False) -> np.ndarray:
+        """Whether the measure's condition holds; `truthful` re-evaluates without false records."""
+        w = m.when
+        out = np.zeros(len(cit), bool)
+        for li in w.lists:
+            on = self.member[li, cit]
+            out |= on & ~self.entered_false[li, cit] if truthful else on
+        score = self.score[cit] - self.false_delta[cit] if truthful else self.score[cit]
+        if w.tiers.any() and len(self.cs.tier_names):
+            tier = self.cs.tier_of(score) if truthful else self.tier[cit]
+            out |= w.tiers[tier]
+        if w.records:
+            seen = self.seen_true[cit] if truthful else self.seen[cit]
+            out |= (seen & w.records) != 0
+        if w.score_below is not None:
+            out |= score < w.score_below
+        if w.score_at_least is not None:
+            out |= score >= w.score_at_least
+        return out
+
+    def gate(self, m: CompiledMeasure, actor: np.ndarray, sector_target: np.ndarray, day: int,
+             event_etype_code: int) -> np.ndarray:
+        """Apply a gate measure to today's attempts by `actor`; return which attempts it hit."""
+        if m.who == "household":
+            o, member = csr_gather(self.hh_indptr, self.hh_members, self.household[actor].astype(np.int64))
+            other = member != actor[o]
+            o, member = o[other], member[other]
+            holds_m = self.condition(m, member)
+            truthful_m = np.zeros(len(member), bool)
+            truthful_m[holds_m] = self.condition(m, member[holds_m], truthful=True)
+            holds = np.zeros(len(actor), bool)
+            truthful = np.zeros(len(actor), bool)
+            cause = np.full(len(actor), -1, np.int32)
+            holds[o[holds_m]] = True
+            truthful[o[truthful_m]] = True
+            cause[o[holds_m]] = member[holds_m]
+        else:
+            holds = self.condition(m, actor)
+            truthful = np.zeros(len(actor), bool)
+            truthful[holds] = self.condition(m, actor[holds], truthful=True)
+            cause = actor.astype(np.int32)
+        if m.sectors.any():
+            holds &= m.sectors[np.maximum(sector_target, 0)] & (sector_target >= 0)
+        rng = stream(self.seed, "regime.gate", self.cs.index, m.code, day)
+        hit = holds & (rng.random(len(actor)) < m.probability)
+        if hit.any():
+            self._measure_rows(m, actor[hit], day, wrongful=~truthful[hit], cause=cause[hit],
+                               etype=event_etype_code)
+        return hit
+
+    def _entry_measure(self, m: CompiledMeasure, cit: np.ndarray, day: int, wrongful: np.ndarray) -> None:
+        rng = stream(self.seed, "regime.entry_measure", self.cs.index, m.code, day)
+        hit = rng.random(len(cit)) < m.probability
+        if hit.any():
+            self._measure_rows(m, cit[hit], day, wrongful=wrongful[hit], cause=cit[hit].astype(np.int32), etype=-1)
+            if m.effect == "dismiss":
+                self.dismissed.append(cit[hit])
+
+    def _measure_rows(self, m: CompiledMeasure, cit, day, wrongful, cause, etype) -> None:
+        self.sinks.measures.add(day=day, citizen=cit, scorer=self.cs.index, measure=m.code,
+                                kind=MEASURE_KINDS.index(m.kind), domain=m.domain_code, effect=m.effect_code,
+                                price_factor=m.price_factor, wrongful=wrongful, cause_citizen=cause,
+                                event_type=etype)
+        self.counters[f"{m.kind}:{m.name}"] += len(cit)
+        self.counters[f"{m.kind}s"] += len(cit)
+        self.counters[f"{m.kind}s_wrongful"] += int(np.sum(wrongful))
+
+    def take_dismissed(self) -> np.ndarray:
+        out = np.concatenate(self.dismissed) if self.dismissed else np.empty(0, np.int64)
+        self.dismissed = []
+        return out
+
+
+def _distinct(idx: np.ndarray, n: int) -> np.ndarray:
+    """Sorted distinct citizens; a mark array beats hashing when the batch is large."""
+    if len(idx) < n // 64:
+        return np.unique(idx)
+    mark = np.zeros(n, bool)
+    mark[idx] = True
+    return np.flatnonzero(mark)

@@ -1,0 +1,340 @@
+"""The regime language: YAML regime files validated into typed objects.
+
+Units are part of the schema (`unit` in each field's metadata, shown by `scorelab describe`
+and docs/REGIME_LANGUAGE.md). Every block that carries numbers (score model, channel, rule,
+tier set, list, sanction, reward, association) must say where its numbers come from:
+`source:` naming a key of the file's `references`, or `assumption: true`.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from scorelab.behaviour.catalogue import CATALOGUE, CHANNELS, EVENT_INDEX
+
+EVENT_NAMES = tuple(e.name for e in CATALOGUE)
+ATTEMPT_NAMES = tuple(e.name for e in CATALOGUE if e.category == "attempt")
+LIST_KINDS = ("red", "black", "white", "gray", "watch", "no_fly")
+DOMAINS = ("travel", "finance", "insurance", "venues", "education", "employment", "payments",
+           "housing", "utilities", "other")
+EFFECTS = ("refuse", "price", "suspend", "dismiss", "advice", "coupon", "priority", "waive_deposit")
+SECTOR_NAMES = ("agriculture", "manufacturing", "services", "finance", "public", "security_linked")
+
+
+def unit(u: str, description: str, **kw) -> object:
+    return Field(json_schema_extra={"unit": u}, description=description, **kw)
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Sourced(Strict):
+    """A block whose numbers cite a reference or are marked as an assumption."""
+
+    source: str | None = Field(None, description="key of `references` this block's numbers come from")
+    assumption: bool = Field(False, description="true when the numbers have no published source")
+    description: str = Field("", description="what this block models, in a sentence")
+
+    @model_validator(mode="after")
+    def _provenance(self):
+        if not self.source and not self.assumption:
+            raise ValueError("give `source: <reference key>` or `assumption: true`")
+        return self
+
+
+class Reference(Strict):
+    title: str
+    url: str | None = None
+    document: str | None = None
+    reliability: Literal["A", "B", "C"] | None = None
+
+
+class Redemption(Strict):
+    """Scores drift back toward a target over time (forgiveness); a ledger row per period."""
+
+    per_day: float = unit("share of the gap per day", "share of the distance to the target recovered daily",
+                          ge=0, le=1)
+    period_days: int = unit("days", "how often the drift is applied and written to the ledger", ge=1, le=365,
+                            default=30)
+    toward: Literal["initial"] = "initial"
+    only_below: bool = Field(True, description="redeem low scores only (high scores do not decay)")
+
+
+class ScoreModel(Sourced):
+    initial: float = unit("points", "score every citizen starts with")
+    min: float = unit("points", "lowest possible score")
+    max: float = unit("points", "highest possible score")
+    redemption: Redemption | None = None
+
+    @model_validator(mode="after")
+    def _bounds(self):
+        if not self.min <= self.initial <= self.max:
+            raise ValueError(f"need min <= initial <= max, got {self.min}, {self.initial}, {self.max}")
+        return self
+
+
+class Channel(Sourced):
+    """An observation channel as one scorer runs it (S1-M1, S1-M3, S1-M4, S1-M10, S2-N5)."""
+
+    coverage: float = unit("probability", "chance an observable event falls within the channel's reach",
+                           ge=0, le=1)
+    coverage_growth_per_year: float = unit("probability per year", "coverage added each year (S1-M10)",
+                                           default=0.0, ge=0, le=1)
+    miss: float = unit("probability", "chance a covered event is not recorded (e.g. FNIR)", default=0.0,
+                       ge=0, le=1)
+    misattribution: float = unit("probability", "chance a record lands on the wrong citizen (false match)",
+                                 default=0.0, ge=0, le=1)
+    invented_per_million: float = unit("records per million citizens per day",
+                                       "reports of events that never happened", default=0.0, ge=0)
+    delay_days: int = unit("days", "days between the event and its record reaching the scorer", default=0,
+                           ge=0, le=365)
+    observes: tuple[str, ...] | None = Field(None, description="limit to these event types (default: all it can see)")
+
+
+class Cap(Strict):
+    points: float = unit("points", "most points this rule may change a citizen's score by in one period", gt=0)
+    period_days: int = unit("days", "length of the cap's period", ge=1, le=3650)
+
+
+class Remediation(Strict):
+    """S2-N9: the penalty waits; a citizen who takes action in time is not penalised."""
+
+    days: int = unit("days", "window in which the citizen may remedy the cause", ge=1, le=365)
+    probability: float = unit("probability", "chance the citizen remedies in time", ge=0, le=1)
+
+
+class Rule(Sourced):
+    name: str
+    event: str = Field(description="event type whose records trigger the rule")
+    points: float = unit("points", "score change per record")
+    cap: Cap | None = None
+    remediation: Remediation | None = None
+    associate: bool = Field(True, description="whether a penalty under this rule spills over (S1-M7)")
+
+
+class Tier(Strict):
+    name: str
+    min: float = unit("points", "lowest score in this tier")
+
+
+class TierSet(Sourced):
+    tiers: tuple[Tier, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        mins = [t.min for t in self.tiers]
+        if mins != sorted(mins, reverse=True) or len(set(mins)) != len(mins):
+            raise ValueError("tiers must be listed best first with strictly falling `min`")
+        return self
+
+
+class ListEntry(Strict):
+    tiers: tuple[str, ...] = Field((), description="join while in one of these tiers")
+    records: tuple[str, ...] = Field((), description="join on a record of one of these event types")
+    min_count: int = unit("records", "records needed before joining", default=1, ge=1)
+
+
+class Appeal(Strict):
+    probability: float = unit("probability", "share of listed citizens who appeal", ge=0, le=1)
+    success_if_false: float = unit("probability", "chance an appeal against a false listing succeeds", ge=0, le=1)
+    success_if_true: float = unit("probability", "chance an appeal against a true listing succeeds", ge=0, le=1,
+                                  default=0.0)
+    delay_days: int = unit("days", "time from listing to the appeal's decision", ge=1, le=3650, default=60)
+
+
+class ListExit(Strict):
+    after_days: int | None = unit("days", "fixed listing period", default=None, ge=1, le=36500)
+    on_records: tuple[str, ...] = Field((), description="leave on a record of compliance, e.g. judgment_repaid")
+    on_tier_recovery: bool = Field(True, description="tier-entered lists: leave when the tier recovers")
+    appeal: Appeal | None = None
+
+
+class ListDef(Sourced):
+    name: str
+    kind: Literal["red", "black", "white", "gray", "watch", "no_fly"]
+    entry: ListEntry
+    exit: ListExit = ListExit()
+
+    @model_validator(mode="after")
+    def _entry(self):
+        if not self.entry.tiers and not self.entry.records:
+            raise ValueError("`entry` needs `tiers` or `records`")
+        return self
+
+
+class Condition(Strict):
+    """Who a sanction or reward applies to: any of these holds (OR)."""
+
+    lists: tuple[str, ...] = ()
+    tiers: tuple[str, ...] = ()
+    records: tuple[str, ...] = Field((), description="ever recorded for one of these event types")
+    score_below: float | None = unit("points", "score strictly below this", default=None)
+    score_at_least: float | None = unit("points", "score at least this", default=None)
+
+    @model_validator(mode="after")
+    def _nonempty(self):
+        if not (self.lists or self.tiers or self.records or self.score_below is not None
+                or self.score_at_least is not None):
+            raise ValueError("a condition needs at least one of lists, tiers, records, score_below, score_at_least")
+        return self
+
+
+class Measure(Sourced):
+    """A sanction or a reward: at a gate (an attempted action) or on joining a list."""
+
+    name: str
+    domain: Literal["travel", "finance", "insurance", "venues", "education", "employment", "payments",
+                    "housing", "utilities", "other"]
+    when: Condition | None = Field(None, description="who it applies to (required with `gate`)")
+    gate: str | None = Field(None, description="attempt event type at which it applies")
+    on_list_entry: str | None = Field(None, description="list whose entry triggers it (instead of a gate)")
+    who: Literal["self", "household"] = Field("self", description="household: applies when a household "
+                                              "member other than the actor meets the condition (S1-M6)")
+    effect: Literal["refuse", "price", "suspend", "dismiss", "advice", "coupon", "priority", "waive_deposit"] = "refuse"
+    price_factor: float = unit("multiplier", "price or rate multiplier (sanction > 1, reward < 1)", default=1.0,
+                               ge=0, le=100)
+    probability: float = unit("probability", "chance the measure is applied when its condition holds",
+                              default=1.0, ge=0, le=1)
+    sectors: tuple[str, ...] = Field((), description="employment sectors it applies to (job gates)")
+
+    @model_validator(mode="after")
+    def _trigger(self):
+        if (self.gate is None) == (self.on_list_entry is None):
+            raise ValueError("give exactly one of `gate` or `on_list_entry`")
+        if self.gate is not None and self.when is None:
+            raise ValueError("a measure with a `gate` needs `when`")
+        return self
+
+
+class Association(Sourced):
+    """S1-M7: a share of a penalty passes to household members and contacts."""
+
+    household_share: float = unit("share", "share of a penalty passed to each household member", ge=0, le=1)
+    contact_share: float = unit("share", "share of a penalty passed to each contact", ge=0, le=1)
+    hops: int = unit("hops", "how far through the contact graph it spreads (share^hop)", ge=1, le=3, default=1)
+    min_points: float = unit("points", "only penalties at least this large spill over", ge=0, default=0.0)
+
+
+class Scorer(Strict):
+    name: str
+    description: str = ""
+    score: ScoreModel
+    channels: dict[str, Channel] = Field(default_factory=dict)
+    rules: tuple[Rule, ...] = ()
+    tiers: TierSet | None = None
+    lists: tuple[ListDef, ...] = ()
+    sanctions: tuple[Measure, ...] = ()
+    rewards: tuple[Measure, ...] = ()
+    association: Association | None = None
+
+
+class Deterrence(Sourced):
+    """How aware citizens react: rate x (1 - (p^a) (f^b)) for punished acts (Becker 1968; Nagin 2013)."""
+
+    certainty_exponent: float = unit("elasticity", "a: weight of the perceived chance of being recorded",
+                                     default=1.0, ge=0, le=5)
+    severity_exponent: float = unit("elasticity", "b: weight of the perceived penalty (b < a: certainty "
+                                    "deters more)", default=0.5, ge=0, le=5)
+    severity_scale: float = unit("points", "penalty felt as the full stake (f = min(1, points/scale))",
+                                 default=100.0, gt=0)
+    list_weight: float = unit("share of stake", "extra perceived penalty when an act can lead to a list",
+                              default=0.5, ge=0, le=1)
+    reward_response: float = unit("multiplier", "rise of rewarded acts at full perceived reward", default=0.5,
+                                  ge=0, le=5)
+
+
+class Regime(Strict):
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    title: str
+    description: str
+    mechanisms: tuple[str, ...] = ()
+    references: dict[str, Reference] = Field(default_factory=dict)
+    topology: Literal["unified", "fragmented", "none"]
+    deterrence: Deterrence | None = None
+    scorers: tuple[Scorer, ...] = ()
+
+    @model_validator(mode="after")
+    def _consistent(self):
+        _check_regime(self)
+        return self
+
+
+def _allowed(values) -> str:
+    return ", ".join(values)
+
+
+def _check_regime(r: Regime) -> None:
+    """Cross-field checks with messages that name the key path and the allowed values."""
+    if r.topology == "unified" and len(r.scorers) != 1:
+        raise ValueError(f"topology 'unified' needs exactly one scorer, found {len(r.scorers)}")
+    if r.topology == "fragmented" and len(r.scorers) < 2:
+        raise ValueError("topology 'fragmented' needs at least two independent scorers")
+    if r.topology == "none" and r.scorers:
+        raise ValueError("topology 'none' takes no scorers")
+    names = [s.name for s in r.scorers]
+    if len(set(names)) != len(names):
+        raise ValueError("scorer names must be unique")
+    for si, s in enumerate(r.scorers):
+        where = f"scorers[{si}]"
+        _check_sourced(r, s.score, f"{where}.score")
+        for ch, c in s.channels.items():
+            if ch not in CHANNELS:
+                raise ValueError(f"{where}.channels.{ch}: unknown channel (allowed: {_allowed(CHANNELS)})")
+            _check_sourced(r, c, f"{where}.channels.{ch}")
+            for e in c.observes or ():
+                _check_event(e, f"{where}.channels.{ch}.observes")
+        for ri, rule in enumerate(s.rules):
+            _check_sourced(r, rule, f"{where}.rules[{ri}]")
+            _check_event(rule.event, f"{where}.rules[{ri}].event")
+        tier_names = [t.name for t in s.tiers.tiers] if s.tiers else []
+        if s.tiers:
+            _check_sourced(r, s.tiers, f"{where}.tiers")
+        list_names = [lst.name for lst in s.lists]
+        if len(set(list_names)) != len(list_names):
+            raise ValueError(f"{where}.lists: list names must be unique")
+        for li, lst in enumerate(s.lists):
+            _check_sourced(r, lst, f"{where}.lists[{li}]")
+            for t in lst.entry.tiers:
+                _check_in(t, tier_names, f"{where}.lists[{li}].entry.tiers", "tier")
+            for e in (*lst.entry.records, *lst.exit.on_records):
+                _check_event(e, f"{where}.lists[{li}]")
+        for kind, measures in (("sanctions", s.sanctions), ("rewards", s.rewards)):
+            for mi, m in enumerate(measures):
+                w = f"{where}.{kind}[{mi}]"
+                _check_sourced(r, m, w)
+                when = m.when or Condition.model_construct(lists=(), tiers=(), records=())
+                for lname in when.lists:
+                    _check_in(lname, list_names, f"{w}.when.lists", "list")
+                for t in when.tiers:
+                    _check_in(t, tier_names, f"{w}.when.tiers", "tier")
+                for e in when.records:
+                    _check_event(e, f"{w}.when.records")
+                if m.gate is not None:
+                    _check_in(m.gate, ATTEMPT_NAMES, f"{w}.gate", "gate")
+                if m.on_list_entry is not None:
+                    _check_in(m.on_list_entry, list_names, f"{w}.on_list_entry", "list")
+                for sec in m.sectors:
+                    _check_in(sec, SECTOR_NAMES, f"{w}.sectors", "sector")
+        if s.association:
+            _check_sourced(r, s.association, f"{where}.association")
+    if r.deterrence:
+        _check_sourced(r, r.deterrence, "deterrence")
+
+
+def _check_sourced(r: Regime, block: Sourced, where: str) -> None:
+    if block.source and block.source not in r.references:
+        raise ValueError(f"{where}.source: '{block.source}' is not a key of `references` "
+                         f"(allowed: {_allowed(r.references) or 'none defined'})")
+
+
+def _check_event(name: str, where: str) -> None:
+    if name not in EVENT_INDEX:
+        raise ValueError(f"{where}: unknown event type '{name}' (allowed: {_allowed(EVENT_NAMES)})")
+
+
+def _check_in(name: str, allowed, where: str, what: str) -> None:
+    if name not in allowed:
+        raise ValueError(f"{where}: unknown {what} '{name}' (allowed: {_allowed(allowed) or 'none defined'})")

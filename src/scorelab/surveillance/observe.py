@@ -1,0 +1,75 @@
+"""What a scorer's channels record of the day's events (S1-M1, S1-M3, S1-M4, S1-M10, S2-N5).
+
+Each channel covers a share of the events it can see, misses some (e.g. a face-recognition
+FNIR), puts some on the wrong citizen (a false match) and receives invented reports. Cash
+purchases are invisible to the payments channel (S1-M3). An event is attributed to the first
+channel, in the scorer's order, that records it, so one event makes at most one record per
+scorer. Only event types the scorer acts on, and offences (for the missed-offence measure),
+are looked at. Every record keeps its truth flag; the regime never reads it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from scorelab.behaviour.catalogue import CATALOGUE, CHANNEL_INDEX
+from scorelab.streams import stream
+from scorelab.tables import EventBatch, RecordBatch
+
+PURCHASE = np.array([e.purchase for e in CATALOGUE])
+NEGATIVE = np.array([e.polarity < 0 for e in CATALOGUE])
+PAYMENTS = CHANNEL_INDEX["payments"]
+
+
+def observe(events: EventBatch, scorer, day: int, seed: int, n_citizens: int,
+            next_record_id: int) -> RecordBatch:
+    """Records made today by one scorer's channels; `day_recorded` includes each channel's delay."""
+    in_view = (scorer.observable & (scorer.acted_on | NEGATIVE))[events.etype]
+    ev = events.take(in_view)
+    channel = np.full(len(ev), -1, np.int16)
+    batches: list[RecordBatch] = []
+    for ch in scorer.channels:
+        sees = ch.observes[ev.etype] & (channel < 0)
+        if ch.index == PAYMENTS:
+            sees &= ~PURCHASE[ev.etype] | ev.digital
+        idx = np.flatnonzero(sees)
+        rng = stream(seed, "surveillance", scorer.index, ch.index, day)
+        p = ch.coverage_on(day) * (1.0 - ch.miss)
+        channel[idx[rng.random(len(idx)) < p]] = ch.index
+    recorded = channel >= 0
+    rec = ev.take(recorded)
+    rec_channel = channel[recorded].astype(np.int8)
+    attributed = rec.citizen.copy()
+    true = np.ones(len(rec), bool)
+    delay = np.zeros(len(rec), np.int16)
+    for ch in scorer.channels:
+        mine = rec_channel == ch.index
+        delay[mine] = ch.delay
+        if ch.misattribution > 0 and mine.any():
+            rng = stream(seed, "surveillance.misattribution", scorer.index, ch.index, day)
+            wrong = mine & (rng.random(len(rec)) < ch.misattribution)
+            others = rng.integers(0, n_citizens - 1, int(wrong.sum()))
+            others += others >= attributed[wrong]  # never the actor themself
+            attributed[wrong] = others
+            true[wrong] = False
+    batches.append(RecordBatch(np.empty(0, np.int64), rec.event_id, attributed.astype(np.int32),
+                               rec.citizen.astype(np.int32), rec.etype, rec_channel,
+                               np.full(len(rec), day, np.int16), (day + delay).astype(np.int16), true))
+    for ch in scorer.channels:
+        if ch.invented_per_million > 0:
+            batches.append(_invented(ch, scorer, day, seed, n_citizens))
+    out = RecordBatch.concat(batches)
+    out.record_id = np.arange(next_record_id, next_record_id + len(out), dtype=np.int64)
+    return out
+
+
+def _invented(ch, scorer, day: int, seed: int, n: int) -> RecordBatch:
+    """Reports of misconduct that never happened, on random citizens."""
+    rng = stream(seed, "surveillance.invented", scorer.index, ch.index, day)
+    types = np.flatnonzero(ch.observes & NEGATIVE & scorer.acted_on)
+    k = rng.poisson(ch.invented_per_million * n / 1e6) if len(types) else 0
+    etype = types[rng.integers(0, max(len(types), 1), k)].astype(np.int16)
+    citizen = rng.integers(0, n, k).astype(np.int32)
+    return RecordBatch(np.empty(0, np.int64), np.full(k, -1, np.int64), citizen, np.full(k, -1, np.int32),
+                       etype, np.full(k, ch.index, np.int8), np.full(k, day, np.int16),
+                       np.full(k, day + ch.delay, np.int16), np.zeros(k, bool))
