@@ -1,8 +1,8 @@
 """What citizens really do today: sparse draws by thinning, with deterrence (S2-N8).
 
 Each citizen's static propensity for an event type (traits, age limits, fixed eligibility)
-is computed once; its cumulative sum lets the day's candidates be drawn in proportion to it
-by binary search. Only the dynamic factor (deterrence, reward response, unemployment) is
+is computed once into an alias table (behaviour/alias.py), so the day's candidates are drawn
+in proportion to it in O(1) each. Only the dynamic factor (deterrence, reward response, unemployment) is
 thinned: a candidate is kept with probability factor / max_factor. Work grows with events,
 not with citizens x event types. Event types whose pool changes daily (unpaid judgment
 debtors, job seekers, borrowers) are drawn from that pool.
@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from scorelab.behaviour.alias import build_alias, draw_alias
 from scorelab.behaviour.catalogue import CATALOGUE, EVENT_INDEX
 from scorelab.streams import stream
 from scorelab.tables import SECTOR_INDEX, EventBatch
@@ -83,12 +84,19 @@ class Behaviour:
             for t in e.traits:
                 if t != "unemployed" and t not in self._cov:
                     self._cov[t] = society.covariate(t)
-        # cumulative static propensity per event type drawn from the whole population
-        self._cum: dict[int, np.ndarray] = {}
+        # static propensity per event type: an alias table, or a plain pool when weights are equal
+        self._alias: dict[int, tuple[np.ndarray, np.ndarray, float]] = {}
+        self._pool: dict[int, np.ndarray] = {}
+        everyone = np.arange(self.n)
         for k, e in enumerate(CATALOGUE):
             if e.schedule is None and e.eligible in (None, "white_collar"):
-                w = self._static_weight(e, np.arange(self.n))
-                self._cum[k] = np.cumsum(w, dtype=np.float64)
+                w = self._static_weight(e, everyone)
+                total = float(w.sum())
+                if e.traits and total > 0:
+                    prob, alias = build_alias(w)
+                    self._alias[k] = (prob, alias, total)
+                else:
+                    self._pool[k] = np.flatnonzero(w > 0).astype(np.int32)
         due = society.cols["loan_due_day"].astype(np.int64)
         order = np.argsort(due, kind="stable")
         self._due_order = order.astype(np.int32)
@@ -147,13 +155,15 @@ class Behaviour:
         boost = 1.0 + self.perception.reward_response if e.polarity > 0 else 1.0
         unemp = e.traits.get("unemployed", 0.0)
         dyn_max = boost * (np.exp(unemp) if unemp > 0 else 1.0)
-        cum = self._cum.get(k)
-        if cum is not None:
-            total = float(cum[-1]) if len(cum) else 0.0
-            count = rng.poisson(e.rate * total * dyn_max) if total > 0 else 0
-            # sorted queries walk the cumulative array in order: far fewer cache misses
-            cand = np.searchsorted(cum, np.sort(rng.random(count)) * total, side="right")
-            cand = np.minimum(cand, self.n - 1)
+        if k in self._alias:
+            prob, alias, total = self._alias[k]
+            count = rng.poisson(e.rate * total * dyn_max)
+            cand = draw_alias(prob, alias, rng.random(count), rng.random(count))
+            weight_ok = None
+        elif k in self._pool:
+            pool = self._pool[k]
+            count = rng.poisson(e.rate * len(pool) * dyn_max) if len(pool) else 0
+            cand = pool[rng.integers(0, max(len(pool), 1), count)]
             weight_ok = None
         else:
             pool = np.flatnonzero(st.eligible(e.eligible, self.white_collar))
