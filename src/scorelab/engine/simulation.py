@@ -20,7 +20,15 @@ from scorelab.behaviour.draw import Behaviour, Perception
 from scorelab.consequences.employment import apply_employment
 from scorelab.ledger.sink import TableSink
 from scorelab.regime.compiled import CompiledRegime
-from scorelab.regime.runtime import CHANNEL_LABELS, LIST_ACTIONS, LIST_REASONS, MEASURE_KINDS, ScorerRuntime, Sinks
+from scorelab.regime.runtime import (
+    APPEAL_KINDS,
+    CHANNEL_LABELS,
+    LIST_ACTIONS,
+    LIST_REASONS,
+    MEASURE_KINDS,
+    ScorerRuntime,
+    Sinks,
+)
 from scorelab.regime.schema import DOMAINS, EFFECTS
 from scorelab.society.model import Society
 from scorelab.surveillance.observe import observe
@@ -87,7 +95,12 @@ def simulate(society: Society, cr: CompiledRegime, days: int, seed: int, folder:
     events_sink = TableSink(folder / "events.parquet",
                             {"event_id": np.int64, "day": np.int16, "citizen": np.int32, "event_type": np.int16,
                              "digital": np.bool_}, labels={"event_type": EVENT_NAMES})
-    sinks = Sinks(ledger, lists, measures)
+    appeals = TableSink(folder / "appeals.parquet",
+                        {"day_filed": np.int16, "day_decided": np.int16, "citizen": np.int32, "scorer": np.int16,
+                         "kind": np.int16, "rule": np.int16, "list": np.int16, "record_id": np.int64,
+                         "record_true": np.bool_, "success": np.bool_},
+                        labels={"scorer": scorer_names, "kind": APPEAL_KINDS, "rule": cr.labels, "list": list_labels})
+    sinks = Sinks(ledger, lists, measures, appeals)
     c = society.cols
     runtimes = []
     base = 0
@@ -138,11 +151,11 @@ def simulate(society: Society, cr: CompiledRegime, days: int, seed: int, folder:
         result.daily.append(row)
         if progress:
             progress(day)
-    for sink in (ledger, lists, measures, records, events_sink):
+    for sink in (ledger, lists, measures, records, events_sink, appeals):
         sink.close()
     result.event_counts = counts
     result.rows = {"ledger": ledger.rows, "list_events": lists.rows, "measures": measures.rows,
-                   "records": records.rows, "events": events_sink.rows}
+                   "records": records.rows, "events": events_sink.rows, "appeals": appeals.rows}
     result.wall_seconds = time.perf_counter() - t0
     _write_daily(folder, result, runtimes)
     return result

@@ -82,6 +82,7 @@ def summarize(folder: Path) -> dict:
         tiers = cit.column("tier").to_numpy(zero_copy_only=False)
         names, k = np.unique(tiers.astype(str), return_counts=True)
         out["tier_share"] = {str(t): float(c / n) for t, c in zip(names, k, strict=True)}
+    out.update(_ways_back(con, folder, days))
     out["behaviour_change"] = None
     if m.get("baseline"):
         base = folder.parent / m["baseline"]
@@ -106,3 +107,38 @@ def _behaviour_change(con, counts: dict, base: Path) -> dict:
 
     return {"behaviour_change": change, "antisocial_change": total(ANTISOCIAL),
             "expression_change": total(EXPRESSION)}
+
+
+def _ways_back(con, folder: Path, days: int) -> dict:
+    """Issue 5: appeals, corrections and redemption (from the ledger, appeals and measures)."""
+    ledger, appeals, measures = (_q(folder, f) for f in ("ledger.parquet", "appeals.parquet", "measures.parquet"))
+    own = "channel NOT IN ('association', 'time') AND rule NOT LIKE '%:appeal:%'"
+    penalising, false_penalising = con.execute(
+        f"SELECT count(*), count(*) FILTER (WHERE NOT record_true) FROM {ledger} WHERE {own} AND delta < 0"
+    ).fetchone()
+    filed, corrected, corrected_false, delay = con.execute(
+        f"SELECT count(*), count(*) FILTER (WHERE success AND day_decided < {days}), "
+        f"count(*) FILTER (WHERE success AND day_decided < {days} AND NOT record_true), "
+        f"avg(day_decided - day_filed) FILTER (WHERE success AND day_decided < {days}) "
+        f"FROM {appeals} WHERE kind = 'record'").fetchone()
+    wrongful, uncorrected = con.execute(
+        f"SELECT count(*), count(*) FILTER (WHERE c.citizen IS NULL) FROM {measures} m LEFT JOIN "
+        f"(SELECT DISTINCT citizen FROM {appeals} WHERE kind = 'record' AND success AND day_decided < {days}) c "
+        f"ON m.cause_citizen = c.citizen WHERE m.kind = 'sanction' AND m.wrongful").fetchone()
+    fell, recovered, mean_days = con.execute(f"""
+        WITH d AS (SELECT citizen, day, sum(delta) AS dd FROM {ledger} GROUP BY 1, 2),
+             c AS (SELECT citizen, day, sum(dd) OVER (PARTITION BY citizen ORDER BY day) AS cum FROM d),
+             f AS (SELECT citizen, min(day) AS first_below FROM c WHERE cum < -1 GROUP BY 1),
+             r AS (SELECT c.citizen, min(c.day) AS back FROM c JOIN f USING (citizen)
+                   WHERE c.day > f.first_below AND c.cum >= -1 GROUP BY 1)
+        SELECT (SELECT count(*) FROM f), count(r.back), avg(r.back - f.first_below)
+        FROM f LEFT JOIN r USING (citizen)""").fetchone()
+    return {
+        "appeal_rate": filed / penalising if penalising else None,
+        "correction_rate": corrected_false / false_penalising if false_penalising else None,
+        "records_corrected": int(corrected),
+        "days_to_correction": float(delay) if delay is not None else None,
+        "days_to_redemption": float(mean_days) if mean_days is not None else None,
+        "redeemed_share": recovered / fell if fell else None,
+        "wrongful_sanctions_uncorrected_share": uncorrected / wrongful if wrongful else None,
+    }

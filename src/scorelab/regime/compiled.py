@@ -118,6 +118,14 @@ class CompiledScorer:
     hops: int
     assoc_min_points: float
     acted_on: np.ndarray           # bool[E]: record types this scorer uses at all
+    appeal_codes: np.ndarray       # int32[R]: label codes of '<scorer>:appeal:<rule>'
+    expunge_codes: np.ndarray      # int32[R]: label codes of '<scorer>:expunge:<rule>'
+    retention: np.ndarray          # int32[E]: days a record is remembered, 0 = for ever
+    appeal_probability: float
+    appeal_success_false: float
+    appeal_success_true: float
+    appeal_delay: int
+    appeal_cost: float
     rule_sources: list[str] = field(default_factory=list)
 
     @property
@@ -239,8 +247,26 @@ def _compile_scorer(i: int, s: Scorer, labels: _Labels, origin: str, regime: Reg
         tier_names=tier_names, tier_mins_ascending=tier_mins, lists=lists, measures=measures,
         household_share=a.household_share if a else 0.0, contact_share=a.contact_share if a else 0.0,
         hops=a.hops if a else 0, assoc_min_points=a.min_points if a else 0.0, acted_on=acted,
+        appeal_codes=np.array([labels.code(f"{s.name}:appeal:{r.name}") for r in s.rules], np.int32),
+        expunge_codes=np.array([labels.code(f"{s.name}:expunge:{r.name}") for r in s.rules], np.int32),
+        retention=_retention(s),
+        appeal_probability=s.appeals.probability if s.appeals else 0.0,
+        appeal_success_false=s.appeals.success_if_false if s.appeals else 0.0,
+        appeal_success_true=s.appeals.success_if_true if s.appeals else 0.0,
+        appeal_delay=s.appeals.delay_days if s.appeals else 1,
+        appeal_cost=s.appeals.cost_yuan if s.appeals else 0.0,
         rule_sources=[_cite(regime, r) for r in s.rules],
     )
+
+
+def _retention(s: Scorer) -> np.ndarray:
+    days = np.zeros(N_EVENT_TYPES, np.int32)
+    if s.memory:
+        if s.memory.default_days:
+            days[:] = s.memory.default_days
+        for e, d in s.memory.by_event.items():
+            days[EVENT_INDEX[e]] = d
+    return days
 
 
 def _cite(regime: Regime, block) -> str:

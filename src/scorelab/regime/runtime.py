@@ -27,20 +27,29 @@ MEASURE_KINDS = ["sanction", "reward"]
 BIT = np.left_shift(np.uint64(1), np.arange(64, dtype=np.uint64))
 
 
+APPEAL_KINDS = ["record", "list"]
+
+
 @dataclass
 class Sinks:
     ledger: object
     lists: object
     measures: object
+    appeals: object
 
 
 @dataclass
-class DayEffects:
-    """What the regime did today that changes citizens' circumstances (read by consequences)."""
+class Reversal:
+    """Points to give back later: a corrected (appealed) or expunged record (issue 5, ways back)."""
 
-    dismissed: np.ndarray   # citizens who lost their job
-    refused_jobs: np.ndarray  # bool per job application event: refused
-    refused: np.ndarray     # bool per event: any sanction refused the attempt
+    citizen: np.ndarray
+    delta: np.ndarray      # the amount to add back (minus what the record cost)
+    rule: np.ndarray
+    record_id: np.ndarray
+    etype: np.ndarray
+    channel: np.ndarray
+    true: np.ndarray
+    landed: np.ndarray     # day the record was scored
 
 
 class ScorerRuntime:
@@ -73,7 +82,14 @@ class ScorerRuntime:
         self.pending: dict[int, list[RecordBatch]] = defaultdict(list)     # delayed records
         self.remedy_due: dict[int, list[RecordBatch]] = defaultdict(list)  # S2-N9 windows
         self.exits_due: dict[int, list[tuple[int, np.ndarray, np.ndarray, int]]] = defaultdict(list)
+        self.corrections_due: dict[int, list[Reversal]] = defaultdict(list)  # successful appeals
+        self.expiries_due: dict[int, list[Reversal]] = defaultdict(list)     # expungement
+        self.corrected: set[int] = set()  # record ids given back on appeal (not expunged again)
+        # record memory with expiry: per event type, how many unexpired records a citizen has
+        self.memory_counts = {int(k): (np.zeros(n, np.int16), np.zeros(n, np.int16))
+                              for k in np.flatnonzero(cs.retention > 0)}
         self.next_record_id = 0
+        self.day = 0
         self.counters: dict[str, float] = defaultdict(float)
         self.list_size = np.zeros(L, np.int64)
         self.dismissed: list[np.ndarray] = []
@@ -90,6 +106,7 @@ class ScorerRuntime:
             self.pending[int(d)].append(records.take(records.day_recorded == d))
 
     def process_day(self, day: int) -> None:
+        self.day = day
         landed = RecordBatch.concat(self.pending.pop(day, []))
         self.counters["records"] += len(landed)
         self.counters["records_false"] += int((~landed.true).sum())
@@ -100,6 +117,8 @@ class ScorerRuntime:
             touched.append(self._score(landed, day))
             self._record_entries(landed, day)
         touched.append(self._due_remedies(day))
+        touched.append(self._reverse(self.corrections_due.pop(day, []), day, appeal=True))
+        touched.append(self._reverse(self.expiries_due.pop(day, []), day, appeal=False))
         touched.append(self._redeem(day))
         t = _distinct(np.concatenate(touched), self.n)
         if len(t):
@@ -110,6 +129,15 @@ class ScorerRuntime:
         bits = BIT[r.etype]
         or_bits(self.seen, r.citizen, bits)
         or_bits(self.seen_true, r.citizen[r.true], bits[r.true])
+        for k, (count, count_true) in self.memory_counts.items():
+            mine = r.etype == k
+            if mine.any():
+                np.add.at(count, r.citizen[mine], 1)
+                np.add.at(count_true, r.citizen[mine & r.true], 1)
+                self.expiries_due[self.day + int(self.cs.retention[k])].append(
+                    Reversal(r.citizen[mine], np.zeros(int(mine.sum())), np.full(int(mine.sum()), -1),
+                             r.record_id[mine], r.etype[mine], r.channel[mine], r.true[mine],
+                             np.full(int(mine.sum()), self.day)))
 
     # ------------------------------------------------------------------ points
     def _score(self, r: RecordBatch, day: int) -> np.ndarray:
@@ -145,11 +173,94 @@ class ScorerRuntime:
         self.sinks.ledger.add(citizen=r.citizen, day=day, scorer=cs.index, rule=cs.rule_codes[rule], delta=delta,
                               channel=r.channel, record_id=r.record_id, record_true=r.true, source_citizen=-1)
         self.counters["points"] += float(delta.sum())
+        self._appeal_or_expire(r, delta, rule, day)
         touched = [r.citizen.astype(np.int64)]
         spill = (delta < 0) & (-delta >= cs.assoc_min_points) & cs.associate[rule]
         if cs.hops and spill.any():
             touched.append(self._associate(r.take(spill), delta[spill], rule[spill], day))
         return np.concatenate(touched)
+
+    def _appeal_or_expire(self, r: RecordBatch, delta: np.ndarray, rule: np.ndarray, day: int) -> None:
+        """Ways back for penalising records: some are appealed (decided later), all may expire."""
+        cs = self.cs
+        neg = delta < 0
+        if cs.appeal_probability > 0 and neg.any():
+            rng = stream(self.seed, "regime.record_appeal", cs.index, day)
+            u_file, u_win = rng.random(len(r)), rng.random(len(r))
+            filed = neg & (u_file < cs.appeal_probability)
+            win = filed & (u_win < np.where(r.true, cs.appeal_success_true, cs.appeal_success_false))
+            if filed.any():
+                self.sinks.appeals.add(day_filed=day, day_decided=day + cs.appeal_delay, citizen=r.citizen[filed],
+                                       scorer=cs.index, kind=0, rule=cs.rule_codes[rule[filed]], list=-1,
+                                       record_id=r.record_id[filed], record_true=r.true[filed],
+                                       success=win[filed])
+                self.counters["appeals_filed"] += int(filed.sum())
+                self.counters["appeal_costs_yuan"] += cs.appeal_cost * int(filed.sum())
+            if win.any():
+                self.corrections_due[day + cs.appeal_delay].append(self._reversal(r, delta, rule, win, day))
+        expiring = neg & (cs.retention[r.etype] > 0)
+        for d in np.unique(cs.retention[r.etype[expiring]]):
+            sel = expiring & (cs.retention[r.etype] == d)
+            self.expiries_due[day + int(d)].append(self._reversal(r, delta, rule, sel, day))
+
+    @staticmethod
+    def _reversal(r: RecordBatch, delta, rule, sel, day: int) -> Reversal:
+        return Reversal(r.citizen[sel], -delta[sel], rule[sel], r.record_id[sel], r.etype[sel], r.channel[sel],
+                        r.true[sel], np.full(int(sel.sum()), day))
+
+    def _reverse(self, items: list[Reversal], day: int, appeal: bool) -> np.ndarray:
+        """Give back points of corrected or expired records; forget expired records."""
+        if not items:
+            return np.empty(0, np.int64)
+        cs = self.cs
+        touched = []
+        for it in items:
+            if not appeal and len(it.rule) and it.rule[0] < 0:  # a memory item (see _remember)
+                self._forget(it)
+                continue
+            scored = np.ones(len(it.rule), bool)
+            if not appeal and self.corrected:
+                # a record already corrected on appeal has nothing left to give back
+                scored = ~np.fromiter((int(x) in self.corrected for x in it.record_id), bool, len(it.record_id))
+            if not scored.any():
+                continue
+            c = it.citizen[scored]
+            delta = self._apply(c, it.delta[scored], np.full(len(c), -1, np.int64), np.zeros(len(c)),
+                                np.ones(len(c), np.int64), day, ~it.true[scored])
+            codes = (cs.appeal_codes if appeal else cs.expunge_codes)[it.rule[scored]]
+            self.sinks.ledger.add(citizen=c, day=day, scorer=cs.index, rule=codes, delta=delta,
+                                  channel=it.channel[scored] if appeal else TIME, record_id=it.record_id[scored],
+                                  record_true=it.true[scored], source_citizen=-1)
+            key = "corrected" if appeal else "expunged"
+            self.counters[f"records_{key}"] += len(c)
+            self.counters[f"false_records_{key}"] += int((~it.true[scored]).sum())
+            self.counters[f"{key}_points"] += float(delta.sum())
+            if appeal:
+                self.corrected.update(int(x) for x in it.record_id[scored])
+                self._leave_lists_joined_on(c, it.etype[scored], it.landed[scored], day)
+            touched.append(c.astype(np.int64))
+        return np.concatenate(touched) if touched else np.empty(0, np.int64)
+
+    def _forget(self, it: Reversal) -> None:
+        """Expungement of record memory: a type's bit clears when no unexpired record is left."""
+        for k in np.unique(it.etype):
+            count, count_true = self.memory_counts[int(k)]
+            mine = it.etype == k
+            np.subtract.at(count, it.citizen[mine], 1)
+            np.subtract.at(count_true, it.citizen[mine & it.true], 1)
+            c = it.citizen[mine]
+            self.seen[c[count[c] <= 0]] &= ~BIT[k]
+            self.seen_true[c[count_true[c] <= 0]] &= ~BIT[k]
+
+    def _leave_lists_joined_on(self, citizen, etype, landed, day: int) -> None:
+        """A corrected record takes its citizen off a list joined on that record that day."""
+        for li, lst in enumerate(self.cs.lists):
+            if not lst.entry_records:
+                continue
+            hit = ((BIT[etype] & lst.entry_records) != 0) & self.member[li, citizen] & (
+                self.entry_day[li, citizen] == landed) & ~self.entered_by_tier[li, citizen]
+            if hit.any():
+                self._exit(li, np.unique(citizen[hit]), day, "appeal")
 
     def _apply(self, citizen, delta, cap_slot, cap_points, cap_period, day, false_flag) -> np.ndarray:
         return apply_points(self.score, self.cs.lo, self.cs.hi, citizen.astype(np.int64), delta.astype(np.float64),
@@ -282,7 +393,11 @@ class ScorerRuntime:
             appeal = rng.random(len(cit)) < lst.appeal_probability
             p = np.where(wrongful, lst.appeal_success_false, lst.appeal_success_true)
             win = appeal & (rng.random(len(cit)) < p)
-            self.counters["appeals"] += int(appeal.sum())
+            self.counters["list_appeals_filed"] += int(appeal.sum())
+            if appeal.any():
+                self.sinks.appeals.add(day_filed=day, day_decided=day + lst.appeal_delay, citizen=cit[appeal],
+                                       scorer=self.cs.index, kind=1, rule=-1, list=self.list_code_base + li,
+                                       record_id=-1, record_true=~wrongful[appeal], success=win[appeal])
             if win.any():
                 self.exits_due[day + lst.appeal_delay].append((li, cit[win], np.full(int(win.sum()), day), 4))
         for m in self.cs.measures:

@@ -106,8 +106,11 @@ class Remediation(Strict):
     probability: float = unit("probability", "chance the citizen remedies in time", ge=0, le=1)
 
 
+NAME = r"^[A-Za-z0-9_-]+$"  # no ':' so that ledger labels '<scorer>:<kind>:<rule>' stay unambiguous
+
+
 class Rule(Sourced):
-    name: str
+    name: str = Field(pattern=NAME)
     event: str = Field(description="event type whose records trigger the rule")
     points: float = unit("points", "score change per record")
     cap: Cap | None = None
@@ -153,7 +156,7 @@ class ListExit(Strict):
 
 
 class ListDef(Sourced):
-    name: str
+    name: str = Field(pattern=NAME)
     kind: Literal["red", "black", "white", "gray", "watch", "no_fly"]
     entry: ListEntry
     exit: ListExit = ListExit()
@@ -185,7 +188,7 @@ class Condition(Strict):
 class Measure(Sourced):
     """A sanction or a reward: at a gate (an attempted action) or on joining a list."""
 
-    name: str
+    name: str = Field(pattern=NAME)
     domain: Literal["travel", "finance", "insurance", "venues", "education", "employment", "payments",
                     "housing", "utilities", "other"]
     when: Condition | None = Field(None, description="who it applies to (required with `gate`)")
@@ -218,8 +221,33 @@ class Association(Sourced):
     min_points: float = unit("points", "only penalties at least this large spill over", ge=0, default=0.0)
 
 
+class RecordAppeals(Sourced):
+    """Ways back (issue 5): a citizen contests a record that cost points.
+
+    A successful appeal corrects the record: its points are given back (a ledger row
+    `<scorer>:appeal:<rule>`), and a list joined on that record the same day is left.
+    """
+
+    probability: float = unit("probability", "share of penalising records that are appealed", ge=0, le=1)
+    success_if_false: float = unit("probability", "chance an appeal against a false record succeeds", ge=0, le=1)
+    success_if_true: float = unit("probability", "chance an appeal against a true record succeeds", ge=0, le=1,
+                                  default=0.0)
+    delay_days: int = unit("days", "time from filing to decision", ge=1, le=3650, default=30)
+    cost_yuan: float = unit("yuan", "what filing costs the citizen (reported, not yet deducted)", ge=0,
+                            default=0.0)
+
+
+class Memory(Sourced):
+    """Expungement: records are forgotten after a retention period (US: 7 years, bankruptcy 10)."""
+
+    default_days: int | None = unit("days", "retention of every record type (none: kept for ever)", default=None,
+                                    ge=1, le=36500)
+    by_event: dict[str, int] = Field(default_factory=dict,
+                                     description="retention in days for particular event types")
+
+
 class Scorer(Strict):
-    name: str
+    name: str = Field(pattern=NAME)
     description: str = ""
     score: ScoreModel
     channels: dict[str, Channel] = Field(default_factory=dict)
@@ -229,6 +257,8 @@ class Scorer(Strict):
     sanctions: tuple[Measure, ...] = ()
     rewards: tuple[Measure, ...] = ()
     association: Association | None = None
+    appeals: RecordAppeals | None = None
+    memory: Memory | None = None
 
 
 class Deterrence(Sourced):
@@ -320,6 +350,14 @@ def _check_regime(r: Regime) -> None:
                     _check_in(sec, SECTOR_NAMES, f"{w}.sectors", "sector")
         if s.association:
             _check_sourced(r, s.association, f"{where}.association")
+        if s.appeals:
+            _check_sourced(r, s.appeals, f"{where}.appeals")
+        if s.memory:
+            _check_sourced(r, s.memory, f"{where}.memory")
+            for e, d in s.memory.by_event.items():
+                _check_event(e, f"{where}.memory.by_event")
+                if not 1 <= d <= 36500:
+                    raise ValueError(f"{where}.memory.by_event.{e}: got {d} (allowed: 1 to 36500 days)")
     if r.deterrence:
         _check_sourced(r, r.deterrence, "deterrence")
 
