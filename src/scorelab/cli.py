@@ -199,6 +199,32 @@ def society(citizens: int = typer.Option(100_000, "--citizens", "-n", help="numb
     out_console.print(f"society of {soc.n:,} citizens written to {out}")
 
 
+@app.command("test-regime")
+@friendly
+def test_regime(target: Path = typer.Argument(..., help="a scenario YAML file or a folder of them"),
+                verbose: bool = typer.Option(False, "--verbose", "-v", help="show every check")) -> None:
+    """Run scenario files (hand-made situations with expected outcomes) against their regimes."""
+    from rich.markup import escape
+
+    from scorelab.scenario.runner import run_scenarios
+
+    results = run_scenarios(target)
+    failed = 0
+    for r in results:
+        mark = "[green]PASS[/]" if r.ok else "[red]FAIL[/]"
+        out_console.print(f"{mark} {escape(r.path)}: {escape(r.scenario.name)}")
+        for c in r.checks:
+            if verbose or not c.ok:
+                sign = "ok " if c.ok else "BAD"
+                out_console.print(f"    {sign} citizen {c.citizen} {c.what}: expected {c.expected}, got {c.actual}"
+                                  + (f"  # {c.comment}" if c.comment and not c.ok else ""), markup=False,
+                                  highlight=False)
+        failed += not r.ok
+    out_console.print(f"{len(results) - failed} passed, {failed} failed")
+    if failed:
+        raise typer.Exit(1)
+
+
 def main() -> None:
     app()
 

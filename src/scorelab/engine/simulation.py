@@ -59,8 +59,12 @@ def perception_of(cr: CompiledRegime) -> Perception:
 
 
 def simulate(society: Society, cr: CompiledRegime, days: int, seed: int, folder: Path,
-             options: RunOptions | None = None, progress: Callable[[int], None] | None = None) -> RunResult:
-    """Run `days` days and write ledger, records, events, lists and measures into `folder`."""
+             options: RunOptions | None = None, progress: Callable[[int], None] | None = None,
+             behaviour: Behaviour | None = None) -> RunResult:
+    """Run `days` days and write ledger, records, events, lists and measures into `folder`.
+
+    `behaviour` replaces the drawn behaviour (the scenario runner passes scripted events).
+    """
     options = options or RunOptions()
     t0 = time.perf_counter()
     n = society.n
@@ -108,7 +112,7 @@ def simulate(society: Society, cr: CompiledRegime, days: int, seed: int, folder:
         runtimes.append(ScorerRuntime(cs, n, c["household"], society.household_indptr, society.household_members,
                                       society.graph_indptr, society.graph_indices, seed, sinks, base))
         base += len(cs.lists)
-    behaviour = Behaviour(society, seed, perception_of(cr))
+    behaviour = behaviour or Behaviour(society, seed, perception_of(cr))
     state = behaviour.new_state()
     result = RunResult(runtimes, state)
     counts = np.zeros((days, N_EVENT_TYPES), np.int64)

@@ -50,14 +50,23 @@ def _read(name_or_file: str) -> tuple[str, str]:
     return ref.read_text(encoding="utf-8"), f"preset:{name_or_file}"
 
 
-def parse_regime(text: str, origin: str = "<regime>") -> Regime:
+def read_yaml(text: str, origin: str):
+    """YAML to Python data, or one clear message with the line and column of the problem."""
     try:
-        data = yaml.safe_load(text)
+        return yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ScorelabError(f"not valid YAML{where}: {problem}", path=origin) from None
+
+
+def parse_regime(text: str, origin: str = "<regime>") -> Regime:
+    return validate_regime(read_yaml(text, origin), origin)
+
+
+def validate_regime(data, origin: str) -> Regime:
+    """Validate regime data (already parsed from YAML) into typed objects."""
     if not isinstance(data, dict):
         raise ScorelabError("a regime file must be a mapping of keys to values", path=origin,
                             allowed="name, title, description, mechanisms, references, topology, "
@@ -68,7 +77,7 @@ def parse_regime(text: str, origin: str = "<regime>") -> Regime:
         raise _friendly(exc, origin) from None
 
 
-def _friendly(exc: ValidationError, origin: str) -> ScorelabError:
+def _friendly(exc: ValidationError, origin: str, root=None) -> ScorelabError:
     """The first validation error as 'file: key 'a.b[0].c': message (allowed: ...)'."""
     err = exc.errors(include_url=False)[0]
     key = _key_path(err["loc"])
@@ -76,7 +85,7 @@ def _friendly(exc: ValidationError, origin: str) -> ScorelabError:
     allowed = None
     if err["type"] == "extra_forbidden":
         msg = "unknown key"
-        allowed = _allowed_keys(err["loc"])
+        allowed = _allowed_keys(err["loc"], root or Regime)
     elif err["type"] == "missing":
         msg = "required key is missing"
     elif err["type"] == "literal_error":
@@ -102,9 +111,9 @@ def _key_path(loc) -> str:
     return out
 
 
-def _allowed_keys(loc) -> str:
+def _allowed_keys(loc, root) -> str:
     """The keys allowed where an unknown key was found, by walking the schema along loc."""
-    model = Regime
+    model = root
     for part in loc[:-1]:
         if isinstance(part, int) or model is None:
             continue

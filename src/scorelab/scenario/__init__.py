@@ -1,0 +1,1 @@
+"""Scenario tests: hand-made situations and what a regime must make of them (issue 3)."""

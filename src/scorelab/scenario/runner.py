@@ -1,0 +1,285 @@
+"""Run scenario files against regimes (`scorelab test-regime FILE_OR_DIR`).
+
+A scenario replaces the drawn society and behaviour with hand-made ones, runs the real
+engine (surveillance, regime, consequences) for its days, and checks its expectations
+against the run's own tables. It is the same code path as a full run, so a passing scenario
+proves the mechanism as the engine executes it.
+"""
+
+from __future__ import annotations
+
+import copy
+import tempfile
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+from pydantic import ValidationError
+
+from scorelab.behaviour.catalogue import EVENT_INDEX
+from scorelab.behaviour.draw import Behaviour
+from scorelab.engine.simulation import RunOptions, perception_of, simulate
+from scorelab.errors import ScorelabError
+from scorelab.regime.compiled import compile_regime
+from scorelab.regime.loader import _friendly, read_yaml, validate_regime
+from scorelab.regime.schema import Regime
+from scorelab.scenario.model import Scenario
+from scorelab.society.graph import household_groups
+from scorelab.society.model import Society, SocietySpec
+from scorelab.tables import CITIZEN_COLUMNS, SECTOR_INDEX, EventBatch
+
+PERFECT = {"coverage": 1.0, "coverage_growth_per_year": 0.0, "miss": 0.0, "misattribution": 0.0,
+           "invented_per_million": 0.0, "delay_days": 0}
+
+
+@dataclass
+class Check:
+    citizen: int
+    what: str
+    expected: object
+    actual: object
+    ok: bool
+    comment: str = ""
+
+
+@dataclass
+class ScenarioResult:
+    path: str
+    scenario: Scenario
+    checks: list[Check] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(c.ok for c in self.checks)
+
+
+def load_scenario(path: Path) -> Scenario:
+    data = read_yaml(path.read_text(encoding="utf-8"), str(path))
+    if not isinstance(data, dict):
+        raise ScorelabError("a scenario file must be a mapping of keys to values", path=str(path))
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise _friendly(exc, str(path), Scenario) from None
+
+
+def scenario_files(target: Path) -> list[Path]:
+    if target.is_dir():
+        files = sorted(p for p in target.rglob("*.yaml") if p.is_file())
+        if not files:
+            raise ScorelabError("no scenario files (*.yaml) in this folder", path=str(target))
+        return files
+    if not target.is_file():
+        raise ScorelabError("no such scenario file or folder", path=str(target))
+    return [target]
+
+
+def run_scenarios(target: str | Path) -> list[ScenarioResult]:
+    return [run_scenario(p) for p in scenario_files(Path(target))]
+
+
+# ---------------------------------------------------------------------------- the regime
+def scenario_regime(sc: Scenario, base: Path) -> Regime:
+    """The regime with the scenario's channel settings and `set` values applied."""
+    data, origin = _regime_data(sc.regime, base)
+    data = copy.deepcopy(data)
+    for scorer in data.get("scorers", []):
+        for name, ch in (scorer.get("channels") or {}).items():
+            if sc.perfect_channels:
+                ch.update(PERFECT)
+            ch.update(sc.channels.get(name, {}))
+    for path, value in sc.set.items():
+        _set_path(data, path, value, origin)
+    return validate_regime(data, f"{origin} (as set by {base})")
+
+
+def _regime_data(regime: str, base: Path) -> tuple[dict, str]:
+    candidate = (base.parent / regime) if regime.endswith((".yaml", ".yml")) else None
+    if candidate is not None:
+        if not candidate.is_file():
+            raise ScorelabError("regime file not found", path=str(candidate))
+        return read_yaml(candidate.read_text(encoding="utf-8"), str(candidate)), str(candidate)
+    ref = resources.files("scorelab") / "regimes" / f"{regime}.yaml"
+    if not ref.is_file():
+        from scorelab.regime.loader import preset_names
+
+        raise ScorelabError(f"unknown regime '{regime}'", path=str(base), key="regime",
+                            allowed=f"a preset ({', '.join(preset_names())}) or a .yaml path")
+    return read_yaml(ref.read_text(encoding="utf-8"), f"preset:{regime}"), f"preset:{regime}"
+
+
+def _set_path(data: dict, path: str, value, origin: str) -> None:
+    """`scorer.key.name.key...`: list items are chosen by their `name`."""
+    parts = path.split(".")
+    scorers = {s.get("name"): s for s in data.get("scorers", [])}
+    node = scorers.get(parts[0])
+    if node is None:
+        raise ScorelabError(f"no scorer '{parts[0]}'", path=origin, key=f"set.{path}",
+                            allowed=", ".join(map(str, scorers)) or "none")
+    for i, part in enumerate(parts[1:], start=1):
+        last = i == len(parts) - 1
+        if isinstance(node, list):
+            match = [x for x in node if isinstance(x, dict) and x.get("name") == part]
+            if not match:
+                raise ScorelabError(f"no item named '{part}'", path=origin, key=f"set.{path}",
+                                    allowed=", ".join(str(x.get("name")) for x in node if isinstance(x, dict)))
+            if last:
+                raise ScorelabError("a path must end at a key, not at a list item", path=origin, key=f"set.{path}")
+            node = match[0]
+        elif isinstance(node, dict):
+            if last:
+                node[part] = value
+                return
+            if part not in node or node[part] is None:
+                node[part] = {}
+            node = node[part]
+        else:
+            raise ScorelabError(f"'{part}' is below a plain value", path=origin, key=f"set.{path}")
+
+
+# ---------------------------------------------------------------------------- society and behaviour
+def scenario_society(sc: Scenario) -> Society:
+    n = len(sc.citizens)
+    by_id = sorted(sc.citizens, key=lambda c: c.id)
+    cols: dict[str, np.ndarray] = {}
+    for name, dtype in CITIZEN_COLUMNS.items():
+        if name in ("income_decile", "loan_due_day", "conscientiousness", "impulsivity", "civic_mindedness",
+                    "outspokenness", "household", "sector", "sex"):
+            continue
+        cols[name] = np.array([getattr(c, name) for c in by_id], dtype=dtype)
+    cols["sex"] = np.array([1 if c.sex == "male" else 0 for c in by_id], np.int8)
+    cols["sector"] = np.array([SECTOR_INDEX[c.sector] for c in by_id], np.int8)
+    for trait in ("conscientiousness", "impulsivity", "civic_mindedness", "outspokenness"):
+        cols[trait] = np.zeros(n, np.float32)
+    cols["loan_due_day"] = np.zeros(n, np.int8)
+    ranks = np.argsort(np.argsort(cols["income"], kind="stable"), kind="stable")
+    cols["income_decile"] = np.minimum(ranks * 10 // n, 9).astype(np.int8)
+    # households: given ids, and a household of one for everyone without
+    given = [c.household for c in by_id]
+    next_id = max([h for h in given if h is not None], default=-1) + 1
+    household = []
+    for h in given:
+        household.append(h if h is not None else next_id)
+        next_id += h is None
+    _, household_ids = np.unique(np.array(household), return_inverse=True)
+    cols["household"] = household_ids.astype(np.int32)
+    hi, hm = household_groups(cols["household"])
+    gi, gx = _contacts(n, sc.contacts)
+    spec = SocietySpec(citizens=n, seed=sc.seed, marginals="scenario")
+    return Society(spec, cols, hi, hm, gi, gx)
+
+
+def _contacts(n: int, pairs) -> tuple[np.ndarray, np.ndarray]:
+    import scipy.sparse as sp
+
+    if not pairs:
+        return np.zeros(n + 1, np.int64), np.empty(0, np.int32)
+    a = np.array([p[0] for p in pairs] + [p[1] for p in pairs])
+    b = np.array([p[1] for p in pairs] + [p[0] for p in pairs])
+    mat = sp.csr_matrix((np.ones(len(a), np.int8), (a, b)), shape=(n, n))
+    mat.sum_duplicates()
+    return mat.indptr.astype(np.int64), mat.indices.astype(np.int32)
+
+
+class ScriptedBehaviour(Behaviour):
+    """Events from the scenario instead of drawn ones; state changes as in a drawn run."""
+
+    def __init__(self, society: Society, seed: int, perception, sc: Scenario) -> None:
+        super().__init__(society, seed, perception)
+        self.script: dict[int, list] = {}
+        for e in sc.events:
+            self.script.setdefault(e.day, []).extend([e] * e.repeat)
+
+    def draw_day(self, day: int, st):
+        todays = self.script.get(day, [])
+        etype = np.array([EVENT_INDEX[e.event] for e in todays], np.int16)
+        citizen = np.array([e.citizen for e in todays], np.int32)
+        digital = np.array([e.digital for e in todays], bool)
+        target = np.array([SECTOR_INDEX[e.sector] if e.sector else -1 for e in todays], np.int8)
+        ids = np.arange(st.next_event_id, st.next_event_id + len(todays), dtype=np.int64)
+        st.next_event_id += len(todays)
+        events = EventBatch(etype, citizen, digital, ids)
+        self._update_state(events, st)
+        return events, target
+
+
+# ---------------------------------------------------------------------------- running and checking
+def run_scenario(path: Path) -> ScenarioResult:
+    sc = load_scenario(path)
+    regime = scenario_regime(sc, path)
+    cr = compile_regime(regime, str(path))
+    society = scenario_society(sc)
+    with tempfile.TemporaryDirectory(prefix="scorelab-scenario-") as tmp:
+        folder = Path(tmp)
+        behaviour = ScriptedBehaviour(society, sc.seed, perception_of(cr), sc)
+        res = simulate(society, cr, sc.days, sc.seed, folder, RunOptions(events="all"), behaviour=behaviour)
+        tables = {name: pq.read_table(folder / f"{name}.parquet").to_pandas()
+                  for name in ("ledger", "records", "measures", "list_events", "appeals")}
+    result = ScenarioResult(str(path), sc)
+    for x in sc.expect:
+        result.checks.extend(_check(x, res, tables, cr))
+    return result
+
+
+def _check(x, res, t, cr) -> list[Check]:
+    out: list[Check] = []
+    c = x.citizen
+
+    def add(what, expected, actual, ok):
+        out.append(Check(c, what, expected, actual, bool(ok), x.comment))
+
+    rts = {rt.cs.name: rt for rt in res.runtimes}
+    rt = rts.get(x.scorer) if x.scorer else (res.runtimes[0] if res.runtimes else None)
+    if x.scorer and rt is None:
+        raise ScorelabError(f"no scorer '{x.scorer}'", key="expect.scorer", allowed=", ".join(rts) or "none")
+    if x.score is not None:
+        actual = float(rt.score[c]) if rt else None
+        add("score", x.score, actual, actual is not None and abs(actual - x.score) <= x.tolerance)
+    if x.tier is not None:
+        actual = rt.cs.tier_names[rt.tier[c]] if rt and rt.cs.tier_names else None
+        add("tier", x.tier, actual, actual == x.tier)
+    if x.on_lists is not None:
+        actual = sorted(f"{r.cs.name}:{lst.name}" if x.scorer is None and len(rts) > 1 else lst.name
+                        for r in res.runtimes for li, lst in enumerate(r.cs.lists)
+                        if r.member[li, c] and (x.scorer is None or r is rt))
+        add("on_lists", sorted(x.on_lists), actual, actual == sorted(x.on_lists))
+    if x.ever_lists is not None:
+        ever = {lst.name for r in res.runtimes for li, lst in enumerate(r.cs.lists) if r.ever[li, c]}
+        ever |= {f"{r.cs.name}:{lst.name}" for r in res.runtimes for li, lst in enumerate(r.cs.lists)
+                 if r.ever[li, c]}
+        missing = [name for name in x.ever_lists if name not in ever]
+        add("ever_lists", x.ever_lists, sorted(ever), not missing)
+    rec = t["records"]
+    mine = rec[rec.citizen == c]
+    if x.records is not None:
+        add("records", x.records, len(mine), len(mine) == x.records)
+    if x.false_records is not None:
+        k = int((~mine.record_true).sum())
+        add("false_records", x.false_records, k, k == x.false_records)
+    led = t["ledger"]
+    led_c = led[led.citizen == c]
+    if x.points is not None:
+        for rule, pts in x.points.items():
+            actual = float(led_c[led_c.rule.astype(str) == rule].delta.sum())
+            add(f"points[{rule}]", pts, actual, abs(actual - pts) <= x.tolerance)
+    if x.association_from is not None:
+        src = sorted(set(int(s) for s in led_c[led_c.channel.astype(str) == "association"].source_citizen))
+        add("association_from", sorted(x.association_from), src, src == sorted(x.association_from))
+    ms = t["measures"]
+    ms_c = ms[ms.citizen == c]
+    for kind, wanted in (("sanction", x.sanctions), ("reward", x.rewards)):
+        if wanted is None:
+            continue
+        for name, k in wanted.items():
+            actual = int(((ms_c.kind.astype(str) == kind) & (ms_c.measure.astype(str) == name)).sum())
+            add(f"{kind}s[{name}]", k, actual, actual == k)
+    if x.wrongful_sanctions is not None:
+        k = int(((ms_c.kind.astype(str) == "sanction") & ms_c.wrongful).sum())
+        add("wrongful_sanctions", x.wrongful_sanctions, k, k == x.wrongful_sanctions)
+    if x.appeals_won is not None:
+        ap = t["appeals"]
+        k = int(((ap.citizen == c) & ap.success).sum())
+        add("appeals_won", x.appeals_won, k, k == x.appeals_won)
+    return out
