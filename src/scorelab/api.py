@@ -150,7 +150,8 @@ def _write_citizens(folder: Path, soc: Society, res: RunResult) -> None:
     table["sex"] = np.where(c["sex"] == 1, "male", "female")
     table["sector_initial"] = sector_names[c["sector"]]
     table["sector"] = sector_names[st.sector]
-    table["degree"] = np.diff(soc.graph_indptr).astype(np.int32)
+    table["degree_initial"] = np.diff(soc.graph_indptr).astype(np.int32)
+    table["degree"] = res.network.degree()
     pq.write_table(pa.table(table), folder / "citizens.parquet", compression="lz4")
 
 
@@ -169,3 +170,17 @@ def summary(run: str | Path, out: str | Path = DEFAULT_RUNS) -> dict:
 def describe_run(run: str | Path, out: str | Path = DEFAULT_RUNS) -> dict:
     return read_manifest(resolve_run(run, Path(out)))
 
+
+
+def explain(run: str | Path, citizen: int, out: str | Path = DEFAULT_RUNS) -> dict:
+    """One citizen's timeline and plain-language account (scorelab.ledger.explain)."""
+    from scorelab.ledger.explain import explain as _explain
+
+    return _explain(resolve_run(run, Path(out)), citizen)
+
+
+def stories(run: str | Path, out: str | Path = DEFAULT_RUNS) -> list[dict]:
+    """Illustrative citizens by criterion, each explained (scorelab.ledger.stories)."""
+    from scorelab.ledger.stories import stories as _stories
+
+    return _stories(resolve_run(run, Path(out)))

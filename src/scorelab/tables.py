@@ -90,18 +90,24 @@ class RecordBatch:
                            np.empty(0, np.int16), np.empty(0, np.int16), np.empty(0, np.bool_))
 
 
-def csr_gather(indptr: np.ndarray, indices: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Neighbours of many rows of a CSR matrix at once.
+def csr_edges(indptr: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of the stored entries of many CSR rows: (origin, position).
 
-    Returns (origin, neighbour): origin[k] is the position in `rows` whose neighbour is
-    neighbour[k]. Work is proportional to the neighbours touched, not to the graph size.
+    origin[k] is the index in `rows` whose entry is at position[k]. Work is proportional to
+    the entries touched, not to the matrix size.
     """
     starts = indptr[rows]
     counts = (indptr[rows + 1] - starts).astype(np.int64)
     total = int(counts.sum())
     if total == 0:
-        return np.empty(0, np.int64), np.empty(0, indices.dtype)
+        return np.empty(0, np.int64), np.empty(0, np.int64)
     origin = np.repeat(np.arange(len(rows), dtype=np.int64), counts)
     first = np.cumsum(counts) - counts
-    offsets = np.arange(total, dtype=np.int64) - np.repeat(first, counts) + np.repeat(starts, counts)
-    return origin, indices[offsets]
+    position = np.arange(total, dtype=np.int64) - np.repeat(first, counts) + np.repeat(starts, counts)
+    return origin, position
+
+
+def csr_gather(indptr: np.ndarray, indices: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Neighbours of many rows of a CSR matrix at once: (origin, neighbour)."""
+    origin, position = csr_edges(indptr, rows)
+    return origin, indices[position]

@@ -12,7 +12,7 @@ baseline share them (common random numbers): deterrence only moves acceptance th
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -22,6 +22,10 @@ from scorelab.streams import stream
 from scorelab.tables import SECTOR_INDEX, EventBatch
 
 MAX_TRAIT_MULTIPLIER = 8.0
+# Bounds of the dynamic factor are constants, not regime parameters, so that a run and its
+# baseline draw the same candidates (common random numbers) and differ only in acceptance.
+MAX_REWARD_RESPONSE = 1.0   # rewarded acts rise at most 2x (Deterrence.reward_response <= 1)
+MAX_RATE_MODIFIER = 2.0     # S2-N3: advice lowers, coupons raise a purchase rate, within [0, 2]
 COLLEGE_DAY = 157  # early June, the national college entrance exam
 SCHOOL_DAY = 244   # 1 September
 COLLEGE_APPLY = 0.55  # gross tertiary enrolment around 54% (assumption)
@@ -54,6 +58,15 @@ class BehaviourState:
     aware: np.ndarray            # bool
     belief: np.ndarray           # float32: multiplier on the perceived chance of being recorded
     next_event_id: int = 0
+    rate_mod: dict[int, np.ndarray] = field(default_factory=dict)  # S2-N3 per-citizen rate factors
+
+    def modify_rate(self, etype: int, citizens: np.ndarray, factor: float) -> None:
+        """A regime's response to a record changes this citizen's future rate (advice or coupons)."""
+        if etype not in self.rate_mod:
+            self.rate_mod[etype] = np.ones(len(self.belief), np.float32)
+        mod = self.rate_mod[etype]
+        np.multiply.at(mod, citizens, factor)
+        np.clip(mod, 0.0, MAX_RATE_MODIFIER, out=mod)
 
     def eligible(self, name: str, white_collar: np.ndarray) -> np.ndarray:
         if name == "has_loan":
@@ -152,7 +165,9 @@ class Behaviour:
 
     def _poisson_type(self, k: int, e, day: int, st: BehaviourState) -> tuple[np.ndarray, np.ndarray]:
         rng = stream(self.seed, "behaviour", k, day)
-        boost = 1.0 + self.perception.reward_response if e.polarity > 0 else 1.0
+        boost = 1.0 + MAX_REWARD_RESPONSE if e.polarity > 0 else 1.0
+        if e.category == "consumption":
+            boost *= MAX_RATE_MODIFIER
         unemp = e.traits.get("unemployed", 0.0)
         dyn_max = boost * (np.exp(unemp) if unemp > 0 else 1.0)
         if k in self._alias:
@@ -174,6 +189,8 @@ class Behaviour:
         u = rng.random(count)
         u_digital = rng.random(count)
         factor = self._deterrence(k, e, cand, st)
+        if k in st.rate_mod:
+            factor = factor * st.rate_mod[k][cand]
         if unemp:
             factor = factor * np.exp(unemp * (st.sector[cand] == SECTOR_INDEX["unemployed"]))
         accept = factor / dyn_max if weight_ok is None else weight_ok * factor / dyn_max

@@ -18,6 +18,7 @@ import pyarrow.parquet as pq
 from scorelab.behaviour.catalogue import CATALOGUE, EVENT_INDEX, N_EVENT_TYPES
 from scorelab.behaviour.draw import Behaviour, Perception
 from scorelab.consequences.employment import apply_employment
+from scorelab.consequences.network import Network
 from scorelab.ledger.sink import TableSink
 from scorelab.regime.compiled import CompiledRegime
 from scorelab.regime.runtime import (
@@ -51,6 +52,7 @@ class RunResult:
     event_counts: np.ndarray | None = None  # [days, E]
     wall_seconds: float = 0.0
     rows: dict[str, int] = field(default_factory=dict)
+    network: Network | None = None
 
 
 def perception_of(cr: CompiledRegime) -> Perception:
@@ -104,17 +106,21 @@ def simulate(society: Society, cr: CompiledRegime, days: int, seed: int, folder:
                          "kind": np.int16, "rule": np.int16, "list": np.int16, "record_id": np.int64,
                          "record_true": np.bool_, "success": np.bool_},
                         labels={"scorer": scorer_names, "kind": APPEAL_KINDS, "rule": cr.labels, "list": list_labels})
-    sinks = Sinks(ledger, lists, measures, appeals)
+    ties = TableSink(folder / "ties_cut.parquet",
+                     {"day": np.int16, "citizen": np.int32, "contact": np.int32, "scorer": np.int16,
+                      "list": np.int16}, labels={"scorer": scorer_names, "list": list_labels})
+    sinks = Sinks(ledger, lists, measures, appeals, ties)
+    network = Network(society.graph_indptr, society.graph_indices)
     c = society.cols
     runtimes = []
     base = 0
     for cs in cr.scorers:
         runtimes.append(ScorerRuntime(cs, n, c["household"], society.household_indptr, society.household_members,
-                                      society.graph_indptr, society.graph_indices, seed, sinks, base))
+                                      network, seed, sinks, base))
         base += len(cs.lists)
     behaviour = behaviour or Behaviour(society, seed, perception_of(cr))
     state = behaviour.new_state()
-    result = RunResult(runtimes, state)
+    result = RunResult(runtimes, state, network=network)
     counts = np.zeros((days, N_EVENT_TYPES), np.int64)
     gates = [(rt, m) for rt in runtimes for m in rt.cs.measures if m.gate >= 0]
     job = EVENT_INDEX["job_application"]
@@ -127,7 +133,7 @@ def simulate(society: Society, cr: CompiledRegime, days: int, seed: int, folder:
             events_sink.add(event_id=ev.event_id, day=day, citizen=ev.citizen, event_type=ev.etype,
                             digital=ev.digital)
         for rt in runtimes:
-            rec = observe(events, rt.cs, day, seed, n, rt.next_record_id)
+            rec = observe(events, rt.cs, day, seed, n, rt.next_record_id, network, c["age"])
             rt.next_record_id += len(rec)
             keep = rt.cs.acted_on[rec.etype] | ~rec.true
             records.add(record_id=rec.record_id[keep], event_id=rec.event_id[keep], citizen=rec.citizen[keep],
@@ -144,6 +150,10 @@ def simulate(society: Society, cr: CompiledRegime, days: int, seed: int, folder:
                 if m.kind == "sanction" and m.effect == "refuse":
                     refused[sel[hit]] = True
         dismissed = [rt.take_dismissed() for rt in runtimes]
+        for rt in runtimes:
+            for etype, who, factor in rt.rate_changes:
+                state.modify_rate(etype, who, factor)
+            rt.rate_changes = []
         apply_employment(state, events.citizen, events.etype == job, target, refused, dismissed, seed, day)
         row = {"day": day, "events": len(events), "true_offences": int(counts[day][NEGATIVE_IDX].sum())}
         for rt in runtimes:
@@ -155,11 +165,12 @@ def simulate(society: Society, cr: CompiledRegime, days: int, seed: int, folder:
         result.daily.append(row)
         if progress:
             progress(day)
-    for sink in (ledger, lists, measures, records, events_sink, appeals):
+    for sink in (ledger, lists, measures, records, events_sink, appeals, ties):
         sink.close()
     result.event_counts = counts
     result.rows = {"ledger": ledger.rows, "list_events": lists.rows, "measures": measures.rows,
-                   "records": records.rows, "events": events_sink.rows, "appeals": appeals.rows}
+                   "records": records.rows, "events": events_sink.rows, "appeals": appeals.rows,
+                   "ties_cut": ties.rows}
     result.wall_seconds = time.perf_counter() - t0
     _write_daily(folder, result, runtimes)
     return result

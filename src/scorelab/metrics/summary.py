@@ -52,14 +52,15 @@ def summarize(folder: Path) -> dict:
     measures = con.execute(
         f"SELECT kind, measure, count(*), count(*) FILTER (WHERE wrongful) FROM {_q(folder, 'measures.parquet')} "
         f"GROUP BY 1, 2 ORDER BY 1, 2").fetchall()
-    per = {"sanction": {}, "reward": {}}
-    totals = {"sanction": [0, 0], "reward": [0, 0]}
+    per = {"sanction": {}, "reward": {}, "response": {}}
+    totals = {"sanction": [0, 0], "reward": [0, 0], "response": [0, 0]}
     for kind, name, k, wrong in measures:
         per[kind][name] = round(1000.0 * k / citizen_years, 4)
         totals[kind][0] += k
         totals[kind][1] += wrong
     out["sanctions_per_1000"] = per["sanction"]
     out["rewards_per_1000"] = per["reward"]
+    out["responses_per_1000"] = per["response"]
     out["sanctions_total"] = totals["sanction"][0]
     out["rewards_total"] = totals["reward"][0]
     out["wrongful_sanction_share"] = (totals["sanction"][1] / totals["sanction"][0]

@@ -32,6 +32,15 @@ class CompiledChannel:
     invented_per_million: float
     delay: int
     observes: np.ndarray  # bool[E]
+    crowd_max_age: np.ndarray | None = None  # S1-M11 pile-on: age bands (ascending upper ages)
+    crowd_share: np.ndarray | None = None
+    crowd_often: float = 0.0
+    crowd_threshold: int = 0
+
+    def crowd_participation(self, age: np.ndarray) -> np.ndarray:
+        """Chance each contact joins a pile-on, by age band (beyond the last band: the last share)."""
+        band = np.minimum(np.searchsorted(self.crowd_max_age, age, side="left"), len(self.crowd_share) - 1)
+        return self.crowd_share[band] * self.crowd_often
 
     def coverage_on(self, day: int) -> float:
         return min(1.0, self.coverage + self.growth * day / 365.0)
@@ -50,16 +59,19 @@ class CompiledCondition:
 class CompiledMeasure:
     code: int               # global label code for output tables
     name: str
-    kind: str               # sanction | reward
+    kind: str               # sanction | reward | response
     domain: str
     gate: int               # event type index, or -1
     on_list_entry: int      # list index, or -1
+    on_record: int          # event type index, or -1
     who: str
     effect: str
     price_factor: float
     probability: float
     sectors: np.ndarray     # bool[n sectors]; all False = any sector
     when: CompiledCondition
+    rate_factor: float = 1.0
+    has_condition: bool = True
 
     @property
     def domain_code(self) -> int:
@@ -126,6 +138,8 @@ class CompiledScorer:
     appeal_success_true: float
     appeal_delay: int
     appeal_cost: float
+    avoid_lists: np.ndarray        # bool[L]: joining these lists makes contacts cut ties (S1-M7)
+    avoid_probability: float
     rule_sources: list[str] = field(default_factory=list)
 
     @property
@@ -188,8 +202,14 @@ def _compile_scorer(i: int, s: Scorer, labels: _Labels, origin: str, regime: Reg
             limit = np.zeros(E, bool)
             limit[[EVENT_INDEX[e] for e in ch.observes]] = True
             obs &= limit
-        channels.append(CompiledChannel(CHANNEL_INDEX[name], name, ch.coverage, ch.coverage_growth_per_year,
-                                        ch.miss, ch.misattribution, ch.invented_per_million, ch.delay_days, obs))
+        cc = CompiledChannel(CHANNEL_INDEX[name], name, ch.coverage, ch.coverage_growth_per_year,
+                             ch.miss, ch.misattribution, ch.invented_per_million, ch.delay_days, obs)
+        if ch.crowd:
+            bands = sorted(ch.crowd.participation, key=lambda b: b.max_age)
+            cc.crowd_max_age = np.array([b.max_age for b in bands])
+            cc.crowd_share = np.array([b.share for b in bands])
+            cc.crowd_often, cc.crowd_threshold = ch.crowd.often, ch.crowd.threshold
+        channels.append(cc)
     observable = np.zeros(E, bool)
     for ch in channels:
         observable |= ch.observes
@@ -222,11 +242,14 @@ def _compile_scorer(i: int, s: Scorer, labels: _Labels, origin: str, regime: Reg
     list_names = [lst.name for lst in s.lists]
     measures = [_compile_measure(m, "sanction", s, labels, tier_names, list_names) for m in s.sanctions]
     measures += [_compile_measure(m, "reward", s, labels, tier_names, list_names) for m in s.rewards]
+    measures += [_compile_measure(m, "response", s, labels, tier_names, list_names) for m in s.responses]
     acted = rule_of_type >= 0
     for lst in lists:
         acted |= _bits(lst.entry_records | lst.exit_records)
     for m in measures:
         acted |= _bits(m.when.records)
+        if m.on_record >= 0:
+            acted[m.on_record] = True
     a = s.association
     return CompiledScorer(
         index=i, name=s.name, initial=s.score.initial, lo=s.score.min, hi=s.score.max,
@@ -255,6 +278,8 @@ def _compile_scorer(i: int, s: Scorer, labels: _Labels, origin: str, regime: Reg
         appeal_success_true=s.appeals.success_if_true if s.appeals else 0.0,
         appeal_delay=s.appeals.delay_days if s.appeals else 1,
         appeal_cost=s.appeals.cost_yuan if s.appeals else 0.0,
+        avoid_lists=np.array([bool(s.avoidance) and lst.name in s.avoidance.lists for lst in s.lists], bool),
+        avoid_probability=s.avoidance.probability if s.avoidance else 0.0,
         rule_sources=[_cite(regime, r) for r in s.rules],
     )
 
@@ -292,7 +317,9 @@ def _compile_measure(m: Measure, kind: str, s: Scorer, labels: _Labels, tier_nam
     return CompiledMeasure(labels.code(f"{s.name}:{m.name}"), m.name, kind, m.domain,
                            EVENT_INDEX[m.gate] if m.gate else -1,
                            list_names.index(m.on_list_entry) if m.on_list_entry else -1,
-                           m.who, m.effect, m.price_factor, m.probability, sectors, cond)
+                           EVENT_INDEX[m.on_record] if m.on_record else -1,
+                           m.who, m.effect, m.price_factor, m.probability, sectors, cond, m.rate_factor,
+                           m.when is not None)
 
 
 def _compile_condition(c: Condition | None, tiers: np.ndarray, list_names) -> CompiledCondition:

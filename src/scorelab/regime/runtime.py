@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from scorelab.behaviour.catalogue import CHANNELS
+from scorelab.consequences.network import Network
 from scorelab.regime.compiled import CompiledMeasure, CompiledScorer
 from scorelab.regime.kernels import apply_points, or_bits
 from scorelab.streams import stream
@@ -23,7 +24,7 @@ CHANNEL_LABELS = [*CHANNELS, "association", "time"]
 REDEMPTION_CODE = 0              # label code of 'redemption' (compile_regime puts it first)
 LIST_ACTIONS = ["enter", "exit"]
 LIST_REASONS = ["tier", "record", "time", "compliance", "appeal", "recovery"]
-MEASURE_KINDS = ["sanction", "reward"]
+MEASURE_KINDS = ["sanction", "reward", "response"]
 BIT = np.left_shift(np.uint64(1), np.arange(64, dtype=np.uint64))
 
 
@@ -36,6 +37,7 @@ class Sinks:
     lists: object
     measures: object
     appeals: object
+    ties: object
 
 
 @dataclass
@@ -54,14 +56,13 @@ class Reversal:
 
 class ScorerRuntime:
     def __init__(self, cs: CompiledScorer, n: int, household: np.ndarray, hh_indptr: np.ndarray,
-                 hh_members: np.ndarray, graph_indptr: np.ndarray, graph_indices: np.ndarray,
-                 seed: int, sinks: Sinks, list_code_base: int) -> None:
+                 hh_members: np.ndarray, network: Network, seed: int, sinks: Sinks, list_code_base: int) -> None:
         self.cs = cs
         self.n = n
         self.seed = seed
         self.sinks = sinks
         self.household, self.hh_indptr, self.hh_members = household, hh_indptr, hh_members
-        self.g_indptr, self.g_indices = graph_indptr, graph_indices
+        self.network = network
         self.list_code_base = list_code_base
         L = len(cs.lists)
         self.score = np.full(n, cs.initial, np.float64)
@@ -93,6 +94,7 @@ class ScorerRuntime:
         self.counters: dict[str, float] = defaultdict(float)
         self.list_size = np.zeros(L, np.int64)
         self.dismissed: list[np.ndarray] = []
+        self.rate_changes: list[tuple[int, np.ndarray, float]] = []  # S2-N3 (event type, citizens, factor)
         # initial tier-based lists (e.g. everyone starts in a middle tier)
         self._update_tiers(np.arange(n), day=0)
 
@@ -116,6 +118,7 @@ class ScorerRuntime:
             self._compliance_exits(landed, day)
             touched.append(self._score(landed, day))
             self._record_entries(landed, day)
+            self._record_measures(landed, day)
         touched.append(self._due_remedies(day))
         touched.append(self._reverse(self.corrections_due.pop(day, []), day, appeal=True))
         touched.append(self._reverse(self.expiries_due.pop(day, []), day, appeal=False))
@@ -282,7 +285,7 @@ class ScorerRuntime:
             frontier_o = np.arange(len(r), dtype=np.int64)
             frontier_t = r.citizen.astype(np.int64)
             for hop in range(1, cs.hops + 1):
-                o, t = csr_gather(self.g_indptr, self.g_indices, frontier_t)
+                o, t = self.network.neighbours(frontier_t)
                 o = frontier_o[o]
                 keep = t != r.citizen[o]
                 origins.append(o[keep])
@@ -403,6 +406,12 @@ class ScorerRuntime:
         for m in self.cs.measures:
             if m.on_list_entry == li:
                 self._entry_measure(m, cit, day, wrongful)
+        if self.cs.avoid_lists[li]:
+            target, contact = self.network.avoid(cit, self.cs.avoid_probability, self.seed,
+                                                 self.cs.index * 64 + li, day)
+            self.sinks.ties.add(day=day, citizen=target, contact=contact, scorer=self.cs.index,
+                                list=self.list_code_base + li)
+            self.counters["ties_cut"] += len(target)
 
     def _exit(self, li: int, cit: np.ndarray, day: int, reason: str) -> None:
         self.member[li, cit] = False
@@ -483,6 +492,27 @@ class ScorerRuntime:
         self.counters[f"{m.kind}:{m.name}"] += len(cit)
         self.counters[f"{m.kind}s"] += len(cit)
         self.counters[f"{m.kind}s_wrongful"] += int(np.sum(wrongful))
+
+    def _record_measures(self, r: RecordBatch, day: int) -> None:
+        """Measures that answer a record: advice or coupons (S2-N3), alerts (S1-M4, S1-M9), dismissal (S1-M12)."""
+        for m in self.cs.measures:
+            if m.on_record < 0:
+                continue
+            sel = np.flatnonzero(r.etype == m.on_record)
+            if not len(sel):
+                continue
+            cit = r.citizen[sel]
+            holds = self.condition(m, cit) if m.has_condition else np.ones(len(sel), bool)
+            rng = stream(self.seed, "regime.record_measure", self.cs.index, m.code, day)
+            hit = holds & (rng.random(len(sel)) < m.probability)
+            if not hit.any():
+                continue
+            self._measure_rows(m, cit[hit], day, wrongful=~r.true[sel[hit]], cause=cit[hit].astype(np.int32),
+                               etype=m.on_record)
+            if m.effect == "dismiss":
+                self.dismissed.append(cit[hit])
+            elif m.effect in ("advice", "coupon"):
+                self.rate_changes.append((m.on_record, cit[hit], m.rate_factor))
 
     def take_dismissed(self) -> np.ndarray:
         out = np.concatenate(self.dismissed) if self.dismissed else np.empty(0, np.int64)

@@ -19,7 +19,7 @@ ATTEMPT_NAMES = tuple(e.name for e in CATALOGUE if e.category == "attempt")
 LIST_KINDS = ("red", "black", "white", "gray", "watch", "no_fly")
 DOMAINS = ("travel", "finance", "insurance", "venues", "education", "employment", "payments",
            "housing", "utilities", "other")
-EFFECTS = ("refuse", "price", "suspend", "dismiss", "advice", "coupon", "priority", "waive_deposit")
+EFFECTS = ("refuse", "price", "suspend", "dismiss", "advice", "coupon", "priority", "waive_deposit", "alert")
 SECTOR_NAMES = ("agriculture", "manufacturing", "services", "finance", "public", "security_linked")
 
 
@@ -76,6 +76,23 @@ class ScoreModel(Sourced):
         return self
 
 
+class AgeShare(Strict):
+    max_age: int = unit("years", "upper age of the band (inclusive)", ge=0, le=120)
+    share: float = unit("probability", "share of people in the band who ever take part", ge=0, le=1)
+
+
+class Crowd(Strict):
+    """S1-M11: a record is a pile-on; the actor's contacts report, by their age band.
+
+    Each live contact takes part with probability share(age) x `often`; the act is recorded
+    when at least `threshold` contacts do. `coverage` still applies (was the act seen at all).
+    """
+
+    participation: tuple[AgeShare, ...] = Field(min_length=1, description="bands by rising max_age")
+    often: float = unit("probability", "chance a participant joins a given pile-on", ge=0, le=1)
+    threshold: int = unit("reports", "reports that make a pile-on", ge=1, le=1000)
+
+
 class Channel(Sourced):
     """An observation channel as one scorer runs it (S1-M1, S1-M3, S1-M4, S1-M10, S2-N5)."""
 
@@ -92,6 +109,7 @@ class Channel(Sourced):
     delay_days: int = unit("days", "days between the event and its record reaching the scorer", default=0,
                            ge=0, le=365)
     observes: tuple[str, ...] | None = Field(None, description="limit to these event types (default: all it can see)")
+    crowd: Crowd | None = None
 
 
 class Cap(Strict):
@@ -194,9 +212,14 @@ class Measure(Sourced):
     when: Condition | None = Field(None, description="who it applies to (required with `gate`)")
     gate: str | None = Field(None, description="attempt event type at which it applies")
     on_list_entry: str | None = Field(None, description="list whose entry triggers it (instead of a gate)")
+    on_record: str | None = Field(None, description="event type whose records trigger it (a response to data: "
+                                  "health advice or coupons S2-N3, alert triage S1-M4/S1-M9, dismissal S1-M12)")
+    rate_factor: float = unit("multiplier", "advice/coupon: factor on the citizen's future rate of the recorded "
+                              "act (kept within 0..2)", default=1.0, ge=0, le=2)
     who: Literal["self", "household"] = Field("self", description="household: applies when a household "
                                               "member other than the actor meets the condition (S1-M6)")
-    effect: Literal["refuse", "price", "suspend", "dismiss", "advice", "coupon", "priority", "waive_deposit"] = "refuse"
+    effect: Literal["refuse", "price", "suspend", "dismiss", "advice", "coupon", "priority", "waive_deposit",
+                    "alert"] = "refuse"
     price_factor: float = unit("multiplier", "price or rate multiplier (sanction > 1, reward < 1)", default=1.0,
                                ge=0, le=100)
     probability: float = unit("probability", "chance the measure is applied when its condition holds",
@@ -205,8 +228,8 @@ class Measure(Sourced):
 
     @model_validator(mode="after")
     def _trigger(self):
-        if (self.gate is None) == (self.on_list_entry is None):
-            raise ValueError("give exactly one of `gate` or `on_list_entry`")
+        if sum(x is not None for x in (self.gate, self.on_list_entry, self.on_record)) != 1:
+            raise ValueError("give exactly one of `gate`, `on_list_entry` or `on_record`")
         if self.gate is not None and self.when is None:
             raise ValueError("a measure with a `gate` needs `when`")
         return self
@@ -246,6 +269,13 @@ class Memory(Sourced):
                                      description="retention in days for particular event types")
 
 
+class Avoidance(Sourced):
+    """S1-M7: contacts cut ties with a citizen who joins a list (the offender becomes 'radioactive')."""
+
+    lists: tuple[str, ...] = Field(min_length=1, description="lists whose entry makes contacts avoid the citizen")
+    probability: float = unit("probability", "chance each contact cuts the tie", ge=0, le=1)
+
+
 class Scorer(Strict):
     name: str = Field(pattern=NAME)
     description: str = ""
@@ -256,9 +286,12 @@ class Scorer(Strict):
     lists: tuple[ListDef, ...] = ()
     sanctions: tuple[Measure, ...] = ()
     rewards: tuple[Measure, ...] = ()
+    responses: tuple[Measure, ...] = Field((), description="answers to data that are neither sanction nor "
+                                           "reward: health advice or coupons (S2-N3)")
     association: Association | None = None
     appeals: RecordAppeals | None = None
     memory: Memory | None = None
+    avoidance: Avoidance | None = None
 
 
 class Deterrence(Sourced):
@@ -273,7 +306,7 @@ class Deterrence(Sourced):
     list_weight: float = unit("share of stake", "extra perceived penalty when an act can lead to a list",
                               default=0.5, ge=0, le=1)
     reward_response: float = unit("multiplier", "rise of rewarded acts at full perceived reward", default=0.5,
-                                  ge=0, le=5)
+                                  ge=0, le=1)
 
 
 class Regime(Strict):
@@ -331,7 +364,7 @@ def _check_regime(r: Regime) -> None:
                 _check_in(t, tier_names, f"{where}.lists[{li}].entry.tiers", "tier")
             for e in (*lst.entry.records, *lst.exit.on_records):
                 _check_event(e, f"{where}.lists[{li}]")
-        for kind, measures in (("sanctions", s.sanctions), ("rewards", s.rewards)):
+        for kind, measures in (("sanctions", s.sanctions), ("rewards", s.rewards), ("responses", s.responses)):
             for mi, m in enumerate(measures):
                 w = f"{where}.{kind}[{mi}]"
                 _check_sourced(r, m, w)
@@ -346,12 +379,18 @@ def _check_regime(r: Regime) -> None:
                     _check_in(m.gate, ATTEMPT_NAMES, f"{w}.gate", "gate")
                 if m.on_list_entry is not None:
                     _check_in(m.on_list_entry, list_names, f"{w}.on_list_entry", "list")
+                if m.on_record is not None:
+                    _check_event(m.on_record, f"{w}.on_record")
                 for sec in m.sectors:
                     _check_in(sec, SECTOR_NAMES, f"{w}.sectors", "sector")
         if s.association:
             _check_sourced(r, s.association, f"{where}.association")
         if s.appeals:
             _check_sourced(r, s.appeals, f"{where}.appeals")
+        if s.avoidance:
+            _check_sourced(r, s.avoidance, f"{where}.avoidance")
+            for lname in s.avoidance.lists:
+                _check_in(lname, list_names, f"{where}.avoidance.lists", "list")
         if s.memory:
             _check_sourced(r, s.memory, f"{where}.memory")
             for e, d in s.memory.by_event.items():

@@ -180,6 +180,7 @@ def _contacts(n: int, pairs) -> tuple[np.ndarray, np.ndarray]:
     b = np.array([p[1] for p in pairs] + [p[0] for p in pairs])
     mat = sp.csr_matrix((np.ones(len(a), np.int8), (a, b)), shape=(n, n))
     mat.sum_duplicates()
+    mat.sort_indices()  # Network relies on sorted columns within each row
     return mat.indptr.astype(np.int64), mat.indices.astype(np.int32)
 
 

@@ -37,6 +37,7 @@ def contact_graph(region: np.ndarray, age: np.ndarray, mean_degree: float, homop
     data = np.ones(2 * len(src), dtype=np.int8)
     mat = sp.csr_matrix((data, (np.concatenate([src, dst]), np.concatenate([dst, src]))), shape=(n, n))
     mat.sum_duplicates()
+    mat.sort_indices()  # Network relies on sorted columns within each row
     return mat.indptr.astype(np.int64), mat.indices.astype(np.int32)
 
 

@@ -22,8 +22,12 @@ PAYMENTS = CHANNEL_INDEX["payments"]
 
 
 def observe(events: EventBatch, scorer, day: int, seed: int, n_citizens: int,
-            next_record_id: int) -> RecordBatch:
-    """Records made today by one scorer's channels; `day_recorded` includes each channel's delay."""
+            next_record_id: int, network=None, age: np.ndarray | None = None) -> RecordBatch:
+    """Records made today by one scorer's channels; `day_recorded` includes each channel's delay.
+
+    A crowd channel (S1-M11) needs the contact network and ages: the act is recorded only
+    when enough of the actor's contacts pile on.
+    """
     in_view = (scorer.observable & (scorer.acted_on | NEGATIVE))[events.etype]
     ev = events.take(in_view)
     channel = np.full(len(ev), -1, np.int16)
@@ -35,7 +39,10 @@ def observe(events: EventBatch, scorer, day: int, seed: int, n_citizens: int,
         idx = np.flatnonzero(sees)
         rng = stream(seed, "surveillance", scorer.index, ch.index, day)
         p = ch.coverage_on(day) * (1.0 - ch.miss)
-        channel[idx[rng.random(len(idx)) < p]] = ch.index
+        idx = idx[rng.random(len(idx)) < p]
+        if ch.crowd_threshold and len(idx):
+            idx = idx[_pile_on(ch, ev.citizen[idx], network, age, seed, scorer.index, day)]
+        channel[idx] = ch.index
     recorded = channel >= 0
     rec = ev.take(recorded)
     rec_channel = channel[recorded].astype(np.int8)
@@ -73,3 +80,12 @@ def _invented(ch, scorer, day: int, seed: int, n: int) -> RecordBatch:
     return RecordBatch(np.empty(0, np.int64), np.full(k, -1, np.int64), citizen, np.full(k, -1, np.int32),
                        etype, np.full(k, ch.index, np.int8), np.full(k, day, np.int16),
                        np.full(k, day + ch.delay, np.int16), np.zeros(k, bool))
+
+
+def _pile_on(ch, actors: np.ndarray, network, age: np.ndarray, seed: int, scorer: int, day: int) -> np.ndarray:
+    """S1-M11: which acts draw at least `threshold` reports from the actor's contacts."""
+    origin, contact = network.neighbours(actors.astype(np.int64))
+    u = stream(seed, "surveillance.crowd", scorer, ch.index, day).random(len(contact))
+    joins = u < ch.crowd_participation(age[contact])
+    reports = np.bincount(origin[joins], minlength=len(actors))
+    return reports >= ch.crowd_threshold

@@ -1,0 +1,720 @@
+"""The regime card (issue 3): what a regime observes, scores, sanctions and rewards, and where it crosses lines.
+
+`regime_card(regime)` returns the structured card (plain dicts and lists, JSON-ready);
+`card_markdown(card)` and `card_html(card)` render it. Both renderings come from the same list of
+blocks, so they say the same thing.
+
+The card traces, for every sanction, which event types can trigger it and from which domain of
+life they come (the data flow), and raises flags in the terms of EU AI Act Art. 5(1)(c):
+(i) detrimental treatment in a social context unrelated to where the data was gathered, and
+(ii) treatment unjustified or disproportionate to the behaviour; beside them guilt by
+association (S1-M7), no route of appeal, and sanctions on people who were not the actor
+(S1-M6: children barred from college).
+
+The analysis is per scorer (S2-N6 topology): a sanction's condition can only read its own
+scorer's lists, tiers, score and records. A unified regime joins every channel in one scorer, so
+any record can reach any sanction; a fragmented regime (independent scorers that share no data)
+comes out differently because each sanction is fed only by what its own scorer observes.
+"""
+
+from __future__ import annotations
+
+import html
+from collections import defaultdict
+
+from scorelab.behaviour.catalogue import CATALOGUE, EVENT_INDEX, event_type
+from scorelab.regime.schema import Condition, ListDef, Measure, Regime, Scorer
+
+CARD_VERSION = 1
+
+# --- life domains: where the data was gathered -------------------------------------------------
+# A life domain is the catalogue category of the event; attempts (gated actions) are mapped by event.
+LIFE_DOMAINS = ("finance", "legal", "civic", "nuisance", "consumption", "travel", "online", "presence",
+                "work", "schooling")
+ATTEMPT_LIFE_DOMAIN = {
+    "flight_purchase": "travel", "rail_purchase": "travel", "restaurant_visit": "consumption",
+    "venue_visit": "presence", "loan_application": "finance", "insurance_purchase": "consumption",
+    "account_opening": "finance", "rental": "consumption", "large_purchase": "consumption",
+    "utility_payment": "consumption", "job_application": "work", "college_application": "schooling",
+    "school_enrolment": "schooling",
+}
+
+# --- Art. 5(1)(c)(i): which sanction domains are related to the context where data was gathered -------
+# Data from a life domain may be used for detrimental treatment in these sanction domains and no
+# others. Finance records bear on credit, insurance, payments, rent deposits and utility deposits;
+# court and police records on employment (S2-N2: criminal records checked by employers); nuisance on
+# housing; purchases on payments; travel records on travel; presence on venues. Civic life and online
+# expression are related to no sanction domain (e.g. online expression -> travel is unrelated).
+RELATED: dict[str, frozenset[str]] = {
+    "finance": frozenset({"finance", "insurance", "payments", "housing", "utilities"}),
+    "legal": frozenset({"employment"}),
+    "civic": frozenset(),
+    "nuisance": frozenset({"housing"}),
+    "consumption": frozenset({"payments"}),
+    "travel": frozenset({"travel"}),
+    "online": frozenset(),
+    "presence": frozenset({"venues"}),
+    "work": frozenset({"employment"}),
+    "schooling": frozenset({"education"}),
+}
+# A sanction in domain 'other' names no social context, so relatedness is not judged for it.
+UNJUDGED_DOMAINS = frozenset({"other"})
+
+# --- Art. 5(1)(c)(ii): severe sanctions and minor behaviour ---------------------------------------
+SEVERE_DOMAINS = frozenset({"travel", "education", "employment", "payments"})
+SEVERE_EFFECTS = frozenset({"refuse", "suspend", "dismiss"})
+MINOR_POINTS = 10.0  # a nuisance penalised by at most this many points is minor
+
+PUNITIVE_LISTS = frozenset({"black", "gray", "watch", "no_fly"})
+
+FLAGS: tuple[tuple[str, str, str, str], ...] = (
+    ("unrelated_context", "Detrimental treatment in an unrelated social context", "EU AI Act Art. 5(1)(c)(i)",
+     "a sanction is fed by data gathered in a life domain unrelated to the sanction's domain"),
+    ("disproportionate", "Unjustified or disproportionate treatment", "EU AI Act Art. 5(1)(c)(ii)",
+     "lawful expression or movement, or a minor nuisance, can lead to a severe sanction (refusal of travel, "
+     "education, employment or payments, or job loss)"),
+    ("guilt_by_association", "Guilt by association", "S1-M7; S1-M6",
+     "penalties spill over to household members and contacts, or a sanction rests on a relative's record"),
+    ("no_appeal", "No route of appeal", "punitive lists",
+     "a punitive list (black, gray, watch, no_fly) that a citizen cannot contest"),
+    ("not_the_actor", "Sanctions on people who were not the actor", "S1-M6",
+     "a sanction falls on a household member of the person who meets the condition"),
+)
+SECTIONS = ("What it observes", "What it scores", "What it sanctions and rewards", "Which data feeds which sanction",
+            "Flags", "How the flags are decided")
+
+
+def life_domain(event: str) -> str:
+    """The domain of life an event type belongs to (its catalogue category; attempts by event)."""
+    e = event_type(event)
+    return ATTEMPT_LIFE_DOMAIN.get(event, "consumption") if e.category == "attempt" else e.category
+
+
+def is_severe(m: Measure) -> bool:
+    """Refusal of travel, education, employment or payments, or job loss."""
+    return m.effect == "dismiss" or (m.effect in SEVERE_EFFECTS and m.domain in SEVERE_DOMAINS)
+
+
+# ============================================================================ structured card
+def regime_card(regime: Regime) -> dict:
+    """The structured card of a validated regime (see module docstring)."""
+    scorers = [_scorer_card(s) for s in regime.scorers]
+    flows = [row for s, sc in zip(regime.scorers, scorers, strict=True) for row in _flows(s, sc)]
+    by_event: dict[str, set[str]] = defaultdict(set)
+    matrix: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+    for row in flows:
+        for ev in row["events"]:
+            by_event[ev["event"]].add(row["domain"])
+            cell = matrix[ev["life_domain"]][row["domain"]]
+            label = f"{row['scorer']}/{row['measure']}"
+            if label not in cell:
+                cell.append(label)
+    flags = _flags(regime, scorers, flows)
+    return {
+        "card_version": CARD_VERSION,
+        "regime": {"name": regime.name, "title": regime.title, "description": regime.description.strip(),
+                   "topology": regime.topology, "mechanisms": list(regime.mechanisms)},
+        "topology_note": _topology_note(regime),
+        "scorers": scorers,
+        "data_flow": flows,
+        "by_event": {e: sorted(d) for e, d in sorted(by_event.items(), key=lambda kv: EVENT_INDEX[kv[0]])},
+        "matrix": {ld: {d: v for d, v in sorted(row.items())} for ld, row in _by_life_domain(matrix)},
+        "flags": flags,
+        "criteria": _criteria(),
+        "references": {k: {"title": r.title, "document": r.document, "url": r.url, "reliability": r.reliability}
+                       for k, r in regime.references.items()},
+    }
+
+
+def _by_life_domain(matrix):
+    return [(ld, matrix[ld]) for ld in LIFE_DOMAINS if ld in matrix]
+
+
+def _topology_note(regime: Regime) -> str:
+    if not regime.scorers:
+        return "No scorer: nothing is observed, scored or sanctioned."
+    base = ("Each scorer is analysed on its own (S2-N6): a sanction can only read its own scorer's records, "
+            "lists, tiers and score.")
+    if regime.topology == "unified":
+        return base + (" Here one scorer joins every channel it has, so any record it keeps can reach any of "
+                       "its sanctions.")
+    return base + (f" Here {len(regime.scorers)} independent scorers share no data, so each sanction is fed "
+                   "only by what its own scorer observes.")
+
+
+def _prov(block) -> str:
+    return f"source: {block.source}" if block.source else "assumption"
+
+
+def _sees(name: str, ch) -> list[str]:
+    """Event types a channel can see at all (catalogue channels, limited by `observes`)."""
+    return [e.name for e in CATALOGUE if name in e.channels and (ch.observes is None or e.name in ch.observes)]
+
+
+def _acted_on(s: Scorer) -> list[str]:
+    """Record types the scorer uses: rules, list entry and exit records, measure conditions."""
+    used = {r.event for r in s.rules}
+    for lst in s.lists:
+        used |= set(lst.entry.records) | set(lst.exit.on_records)
+    for m in (*s.sanctions, *s.rewards):
+        if m.when is not None:
+            used |= set(m.when.records)
+    return sorted(used, key=EVENT_INDEX.__getitem__)
+
+
+def _scorer_card(s: Scorer) -> dict:
+    acted = _acted_on(s)
+    channels = []
+    observable: set[str] = set()
+    for name, ch in s.channels.items():
+        sees = _sees(name, ch)
+        observable |= set(sees)
+        channels.append({
+            "name": name, "coverage": ch.coverage, "coverage_growth_per_year": ch.coverage_growth_per_year,
+            "miss": ch.miss, "misattribution": ch.misattribution, "invented_per_million": ch.invented_per_million,
+            "delay_days": ch.delay_days, "observes_limit": list(ch.observes) if ch.observes is not None else None,
+            "can_see": sees, "acts_on": [e for e in sees if e in acted], "provenance": _prov(ch),
+            "description": ch.description,
+        })
+    sc = s.score
+    return {
+        "name": s.name,
+        "description": s.description,
+        "channels": channels,
+        "acted_on": acted,
+        "unobserved": [e for e in acted if e not in observable],
+        "observable": sorted(observable, key=EVENT_INDEX.__getitem__),
+        "score": {"initial": sc.initial, "min": sc.min, "max": sc.max, "provenance": _prov(sc),
+                  "redemption": sc.redemption.model_dump() if sc.redemption else None},
+        "rules": [{"name": r.name, "event": r.event, "life_domain": life_domain(r.event), "points": r.points,
+                   "cap": r.cap.model_dump() if r.cap else None,
+                   "remediation": r.remediation.model_dump() if r.remediation else None,
+                   "associate": r.associate, "provenance": _prov(r), "description": r.description}
+                  for r in s.rules],
+        "tiers": [{"name": t.name, "min": t.min} for t in s.tiers.tiers] if s.tiers else [],
+        "lists": [_list_card(lst) for lst in s.lists],
+        "sanctions": [_measure_card(m, "sanction") for m in s.sanctions],
+        "rewards": [_measure_card(m, "reward") for m in s.rewards],
+        "association": _dump(s.association),
+        "appeals": _dump(s.appeals),
+        "memory": _dump(s.memory),
+    }
+
+
+def _dump(block) -> dict | None:
+    if block is None:
+        return None
+    d = block.model_dump(exclude={"source", "assumption"})
+    d["provenance"] = _prov(block)
+    return d
+
+
+def _list_card(lst: ListDef) -> dict:
+    ex = lst.exit
+    return {"name": lst.name, "kind": lst.kind, "punitive": lst.kind in PUNITIVE_LISTS,
+            "entry": lst.entry.model_dump(), "exit": ex.model_dump(), "provenance": _prov(lst),
+            "description": lst.description}
+
+
+def _measure_card(m: Measure, kind: str) -> dict:
+    return {
+        "name": m.name, "kind": kind, "domain": m.domain,
+        "trigger": {"gate": m.gate} if m.gate else {"on_list_entry": m.on_list_entry},
+        "trigger_text": f"gate {m.gate}" if m.gate else f"on entry to list {m.on_list_entry}",
+        # the engine checks `when` at gates only; on list entry the measure follows the entry
+        "condition": _condition_text(m.when) if m.gate else f"joins list {m.on_list_entry}",
+        "effect": m.effect, "effect_text": _effect_text(m), "price_factor": m.price_factor,
+        "probability": m.probability, "who": m.who, "sectors": list(m.sectors), "severe": is_severe(m),
+        "provenance": _prov(m), "description": m.description,
+    }
+
+
+def _effect_text(m: Measure) -> str:
+    if m.effect == "price":
+        return f"price x{_num(m.price_factor)}"
+    return m.effect
+
+
+def _condition_text(c: Condition | None) -> str:
+    if c is None:
+        return ""
+    parts = []
+    if c.lists:
+        parts.append("on list " + " or ".join(c.lists))
+    if c.tiers:
+        parts.append("in tier " + " or ".join(c.tiers))
+    if c.records:
+        parts.append("ever recorded for " + " or ".join(c.records))
+    if c.score_below is not None:
+        parts.append(f"score < {_num(c.score_below)}")
+    if c.score_at_least is not None:
+        parts.append(f"score >= {_num(c.score_at_least)}")
+    return "; or ".join(parts)
+
+
+# ============================================================================ data flow
+def _scored(s: Scorer) -> list[str]:
+    return [r.event for r in s.rules if r.points != 0]
+
+
+def _list_feeds(s: Scorer, lst: ListDef, via: dict[str, list[str]]) -> None:
+    for e in lst.entry.records:
+        _add(via, e, f"list {lst.name} (record)")
+    if lst.entry.tiers:
+        for e in _scored(s):
+            _add(via, e, f"list {lst.name} (tier {', '.join(lst.entry.tiers)})")
+
+
+def _add(via: dict[str, list[str]], event: str, how: str) -> None:
+    if how not in via[event]:
+        via[event].append(how)
+
+
+def measure_feeds(s: Scorer, m: Measure) -> dict[str, list[str]]:
+    """Event types whose records can trigger the measure's condition, each with the path it takes."""
+    via: dict[str, list[str]] = defaultdict(list)
+    lists = {lst.name: lst for lst in s.lists}
+    if m.on_list_entry is not None:
+        _list_feeds(s, lists[m.on_list_entry], via)
+        return via
+    w = m.when
+    for e in w.records:
+        _add(via, e, "record")
+    for name in w.lists:
+        _list_feeds(s, lists[name], via)
+    if w.tiers:
+        for e in _scored(s):
+            _add(via, e, f"tier {', '.join(w.tiers)}")
+    if w.score_below is not None or w.score_at_least is not None:
+        for e in _scored(s):
+            _add(via, e, "score")
+    return via
+
+
+def _directness(how: str) -> int:
+    """Paths from a record straight to the condition come before paths through the score."""
+    return 0 if how == "record" or how.endswith("(record)") else 1
+
+
+def _rule_points(s: Scorer) -> dict[str, float]:
+    return {r.event: r.points for r in s.rules}
+
+
+def is_minor(event: str, points: float | None) -> bool:
+    """Lawful expression or movement, or a minor nuisance (|points| <= MINOR_POINTS, or not scored)."""
+    e = event_type(event)
+    return e.expression or (e.category == "nuisance" and abs(points or 0.0) <= MINOR_POINTS)
+
+
+def _flows(s: Scorer, sc: dict) -> list[dict]:
+    observable = set(sc["observable"])
+    points = _rule_points(s)
+    rows = []
+    for m in s.sanctions:
+        via = measure_feeds(s, m)
+        events, unobserved = [], []
+        for e in sorted(via, key=EVENT_INDEX.__getitem__):
+            if e not in observable:
+                unobserved.append(e)
+                continue
+            et = event_type(e)
+            events.append({"event": e, "life_domain": life_domain(e), "via": sorted(via[e], key=_directness),
+                           "points": points.get(e),
+                           "expression": et.expression, "minor": is_minor(e, points.get(e))})
+        domains = sorted({ev["life_domain"] for ev in events}, key=LIFE_DOMAINS.index)
+        judged = m.domain not in UNJUDGED_DOMAINS
+        rows.append({
+            "scorer": s.name, "measure": m.name, "domain": m.domain, "who": m.who, "effect": m.effect,
+            "trigger_text": f"gate {m.gate}" if m.gate else f"on entry to list {m.on_list_entry}",
+            "severe": is_severe(m), "events": events, "unobserved": unobserved, "life_domains": domains,
+            "related": [d for d in domains if judged and m.domain in RELATED[d]],
+            "unrelated": [d for d in domains if judged and m.domain not in RELATED[d]],
+            "judged": judged,
+        })
+    return rows
+
+
+# ============================================================================ flags
+def _flags(regime: Regime, scorers: list[dict], flows: list[dict]) -> list[dict]:
+    items: dict[str, list[dict]] = {f[0]: [] for f in FLAGS}
+    for row in flows:
+        if row["unrelated"]:
+            items["unrelated_context"].append(_item(row["scorer"], "measure", row["measure"], _lists_in(row),
+                                                    _unrelated_reason(row)))
+        minor = sorted((ev for ev in row["events"] if ev["minor"]),
+                       key=lambda ev: (_directness(ev["via"][0]), not ev["expression"]))
+        if row["severe"] and minor:
+            items["disproportionate"].append(_item(row["scorer"], "measure", row["measure"],
+                                                   _rules_lists(regime, row, minor), _minor_reason(row, minor)))
+    for s in regime.scorers:
+        _association_items(s, items)
+        _appeal_items(s, items)
+    flags = []
+    for fid, title, article, description in FLAGS:
+        if items[fid]:
+            flags.append({"id": fid, "title": title, "article": article, "description": description,
+                          "items": items[fid]})
+    return flags
+
+
+def _item(scorer: str, kind: str, name: str, involves: list[str], reason: str) -> dict:
+    return {"scorer": scorer, "kind": kind, "name": name, "involves": involves, "reason": reason}
+
+
+def _lists_in(row: dict) -> list[str]:
+    out = []
+    for ev in row["events"]:
+        for how in ev["via"]:
+            if how.startswith("list "):
+                name = "list " + how.split()[1]
+                if name not in out:
+                    out.append(name)
+    return out
+
+
+def _rules_lists(regime: Regime, row: dict, events: list[dict]) -> list[str]:
+    s = next(x for x in regime.scorers if x.name == row["scorer"])
+    rule_of = {r.event: r.name for r in s.rules}
+    out = [f"rule {rule_of[ev['event']]}" for ev in events if ev["event"] in rule_of]
+    for name in _lists_in({"events": events}):
+        if name not in out:
+            out.append(name)
+    return out
+
+
+def _what(row: dict) -> str:
+    who = " to a household member" if row["who"] == "household" else ""
+    return f"{row['effect']} in {row['domain']}{who} ({row['trigger_text']})"
+
+
+def _unrelated_reason(row: dict) -> str:
+    parts = []
+    for d in row["unrelated"]:
+        evs = [ev["event"] for ev in row["events"] if ev["life_domain"] == d]
+        parts.append(f"{d} ({_some(evs)})")
+    return f"{_what(row)} is fed by data from unrelated life domains: {'; '.join(parts)}"
+
+
+def _minor_reason(row: dict, minor: list[dict]) -> str:
+    def label(ev):
+        pts = f", {_num(ev['points'])} points" if ev["points"] is not None else ""
+        return f"{ev['event']} ({'expression' if ev['expression'] else 'minor nuisance'}{pts}; via {ev['via'][0]})"
+
+    return f"severe sanction, {_what(row)}, can follow {', '.join(label(ev) for ev in minor[:4])}" + (
+        f" and {len(minor) - 4} more" if len(minor) > 4 else "")
+
+
+def _some(names: list[str], k: int = 3) -> str:
+    return ", ".join(names[:k]) + (f" +{len(names) - k} more" if len(names) > k else "")
+
+
+def _spilling_rules(s: Scorer) -> list:
+    a = s.association
+    if a is None or (a.household_share <= 0 and a.contact_share <= 0):
+        return []
+    return [r for r in s.rules if r.associate and r.points < 0 and -r.points >= a.min_points]
+
+
+def _association_items(s: Scorer, items: dict[str, list[dict]]) -> None:
+    """S1-M7 association shares and S1-M6 household measures."""
+    a = s.association
+    for r in _spilling_rules(s):
+        reach = []
+        if a.household_share > 0:
+            reach.append(f"{_num(a.household_share * 100)}% to each household member")
+        if a.contact_share > 0:
+            reach.append(f"{_num(a.contact_share * 100)}% to each contact (share^hop, {a.hops} hop(s))")
+        items["guilt_by_association"].append(_item(
+            s.name, "rule", r.name, ["association"],
+            f"a penalty of {_num(r.points)} points for {r.event} passes {' and '.join(reach)} (S1-M7), "
+            "lowering scores, tiers and tier-based lists of people who did nothing"))
+    for kind, m in [("sanction", x) for x in s.sanctions] + [("reward", x) for x in s.rewards]:
+        if m.who != "household":
+            continue
+        cond = _condition_text(m.when) if m.gate else f"joins list {m.on_list_entry}"
+        what = f"{m.effect} in {m.domain} ({'gate ' + m.gate if m.gate else 'on list entry'})"
+        lists = [f"list {x}" for x in (m.when.lists if m.when else ())]
+        items["guilt_by_association"].append(_item(
+            s.name, "measure", m.name, lists, f"{what} rests on another household member's status: {cond} (S1-M6)"))
+        if kind == "sanction":
+            items["not_the_actor"].append(_item(
+                s.name, "measure", m.name, lists,
+                f"{what} falls on a citizen because another household member meets '{cond}'; the one sanctioned "
+                "did nothing recorded (S1-M6: children barred from college)"))
+
+
+def _appeal_items(s: Scorer, items: dict[str, list[dict]]) -> None:
+    """A punitive list without `exit.appeal` has no route of appeal unless record appeals reach every way in.
+
+    Record appeals (scorer `appeals`, issue 5) contest a record that cost points; a correction gives
+    the points back and takes the citizen off a list joined on that record. They cannot reach a list
+    entered on records that cost no points, points passed on by association (the receiver cannot
+    appeal them), or a tier-entered list that is kept when the tier recovers.
+    """
+    points = _rule_points(s)
+    spill = bool(_spilling_rules(s))
+    for lst in s.lists:
+        if lst.kind not in PUNITIVE_LISTS or lst.exit.appeal is not None:
+            continue
+        if s.appeals is None:
+            gaps = ["no `exit.appeal` and the scorer has no record `appeals`"]
+        else:
+            gaps = []
+            free = [e for e in lst.entry.records if (points.get(e) or 0) >= 0]
+            if free:
+                gaps.append(f"entered on records that cost no points ({', '.join(free)}), which record appeals "
+                            "cannot contest")
+            if lst.entry.tiers and spill:
+                gaps.append(f"entered by tier ({', '.join(lst.entry.tiers)}), which association points "
+                            "(S1-M7) can cause and the receiver cannot appeal")
+            if lst.entry.tiers and not lst.exit.on_tier_recovery:
+                gaps.append("kept when the tier recovers, so a corrected record does not take the citizen off")
+            if gaps:
+                gaps.insert(0, "no `exit.appeal`")
+        if gaps:
+            items["no_appeal"].append(_item(s.name, "list", lst.name, [],
+                                            f"{lst.kind} list: " + "; ".join(gaps)))
+
+
+def _criteria() -> dict:
+    return {
+        "life_domain": "catalogue category of the event; attempts: " + ", ".join(
+            f"{k} -> {v}" for k, v in ATTEMPT_LIFE_DOMAIN.items()),
+        "related": {d: sorted(v) for d, v in RELATED.items()},
+        "unjudged_domains": sorted(UNJUDGED_DOMAINS),
+        "severe": f"effect dismiss, or effect {'/'.join(sorted(SEVERE_EFFECTS - {'dismiss'}))} in "
+                  f"{', '.join(sorted(SEVERE_DOMAINS))}",
+        "minor": f"catalogue expression=True (lawful expression or movement), or a nuisance penalised by at most "
+                 f"{_num(MINOR_POINTS)} points",
+        "punitive_lists": sorted(PUNITIVE_LISTS),
+        "triggers": "when.records; when.lists -> each list's entry.records, and for tier-entered lists every "
+                    "event type a rule scores; when.tiers and score conditions -> every event type a rule scores; "
+                    "event types no channel of the scorer can see are left out (they never make a record)",
+    }
+
+
+# ============================================================================ rendering
+def _num(x) -> str:
+    if x is None:
+        return ""
+    if isinstance(x, bool):
+        return "yes" if x else "no"
+    if isinstance(x, float) and x.is_integer():
+        return str(int(x))
+    return f"{x:g}" if isinstance(x, float) else str(x)
+
+
+def _blocks(card: dict) -> list[tuple]:
+    """The card as a list of blocks: ('h1'|'h2'|'h3'|'p', text), ('ul', [text]), ('table', head, rows)."""
+    r = card["regime"]
+    b: list[tuple] = [("h1", f"Regime card: {r['title']} ({r['name']})"), ("p", r["description"]),
+                      ("p", f"Topology: {r['topology']}. Scorers: {len(card['scorers'])}. Mechanisms: "
+                            f"{', '.join(r['mechanisms']) or 'none'}."),
+                      ("p", card["topology_note"])]
+    flag_ids = [f["id"] for f in card["flags"]]
+    b.append(("p", "Flags raised: " + (", ".join(flag_ids) if flag_ids else "none") + "."))
+    scorers = card["scorers"]
+
+    b.append(("h2", SECTIONS[0]))
+    if not scorers:
+        b.append(("p", "Nothing: the regime has no scorer and no channel."))
+    for s in scorers:
+        b.append(("h3", f"Scorer {s['name']}"))
+        if s["description"]:
+            b.append(("p", s["description"]))
+        b.append(("table", ("channel", "coverage", "growth/yr", "miss", "misattribution", "invented per M/day",
+                            "delay (days)", "provenance", "sees and the scorer acts on"),
+                  [(c["name"], _num(c["coverage"]), _num(c["coverage_growth_per_year"]), _num(c["miss"]),
+                    _num(c["misattribution"]), _num(c["invented_per_million"]), _num(c["delay_days"]),
+                    c["provenance"], ", ".join(c["acts_on"]) or "-") for c in s["channels"]]))
+        if s["unobserved"]:
+            b.append(("p", "Acted on but seen by no channel (never recorded): " + ", ".join(s["unobserved"]) + "."))
+
+    b.append(("h2", SECTIONS[1]))
+    if not scorers:
+        b.append(("p", "Nothing is scored."))
+    for s in scorers:
+        b.append(("h3", f"Scorer {s['name']}"))
+        sc = s["score"]
+        red = sc["redemption"]
+        b.append(("p", f"Score from {_num(sc['min'])} to {_num(sc['max'])}; everyone starts at "
+                       f"{_num(sc['initial'])} ({sc['provenance']}). Redemption: "
+                       + (f"{_num(red['per_day'])} of the gap to the initial score a day, applied every "
+                          f"{red['period_days']} days" + (", low scores only" if red["only_below"] else "")
+                          if red else "none") + "."))
+        b.append(("table", ("rule", "event", "life domain", "points", "cap", "remediation window", "spills over",
+                            "provenance"),
+                  [(x["name"], x["event"], x["life_domain"], _num(x["points"]),
+                    f"{_num(x['cap']['points'])} per {x['cap']['period_days']} days" if x["cap"] else "-",
+                    f"{x['remediation']['days']} days, {_num(x['remediation']['probability'])} remedy"
+                    if x["remediation"] else "-", _num(x["associate"]), x["provenance"]) for x in s["rules"]]))
+        b.append(("p", "Tiers: " + (", ".join(f"{t['name']} >= {_num(t['min'])}" for t in s["tiers"]) or "none")
+                  + "."))
+        if s["lists"]:
+            b.append(("table", ("list", "kind", "entry", "exit", "appeal"),
+                      [(x["name"], x["kind"], _entry_text(x["entry"]), _exit_text(x["exit"], x["entry"]),
+                        _appeal_text(x["exit"]["appeal"])) for x in s["lists"]]))
+        else:
+            b.append(("p", "Lists: none."))
+        b.append(("p", "Record appeals: " + (_appeal_text(s["appeals"]) if s["appeals"] else "none") + "."))
+        b.append(("p", "Memory: " + _memory_text(s["memory"]) + "."))
+        a = s["association"]
+        b.append(("p", "Association (S1-M7): " + (
+            f"{_num(a['household_share'])} of a penalty of at least {_num(a['min_points'])} points to each household "
+            f"member, {_num(a['contact_share'])} to each contact, {a['hops']} hop(s)" if a else "none") + "."))
+
+    b.append(("h2", SECTIONS[2]))
+    if not scorers:
+        b.append(("p", "Nothing is sanctioned or rewarded."))
+    for s in scorers:
+        b.append(("h3", f"Scorer {s['name']}"))
+        rows = [(m["name"], m["kind"], m["domain"], m["trigger_text"], m["condition"], m["effect_text"],
+                 m["who"], _num(m["probability"]), ", ".join(m["sectors"]) or "any", m["provenance"])
+                for m in (*s["sanctions"], *s["rewards"])]
+        b.append(("table", ("measure", "kind", "domain", "trigger", "condition", "effect", "who", "probability",
+                            "sectors", "provenance"), rows) if rows else ("p", "No sanctions or rewards."))
+
+    b.append(("h2", SECTIONS[3]))
+    b.append(("p", "For each sanction, the event types whose records can trigger its condition, by the domain of "
+                   "life they come from, against the sanction's own domain. " + card["topology_note"]))
+    if card["data_flow"]:
+        b.append(("table", ("scorer", "sanction", "domain", "who", "fed by (life domain: events)", "related",
+                            "unrelated"),
+                  [(f["scorer"], f["measure"], f["domain"], f["who"], _fed_text(f),
+                    ", ".join(f["related"]) or "-", ", ".join(f["unrelated"]) or ("-" if f["judged"] else "n/a"))
+                   for f in card["data_flow"]]))
+        b.append(("p", "Life domain by sanction domain (scorer/sanction):"))
+        doms = sorted({d for row in card["matrix"].values() for d in row})
+        b.append(("table", ("life domain", *doms),
+                  [(ld, *(", ".join(row.get(d, [])) or "-" for d in doms)) for ld, row in card["matrix"].items()]))
+        b.append(("table", ("event type", "life domain", "sanction domains it can reach"),
+                  [(e, life_domain(e), ", ".join(d)) for e, d in card["by_event"].items()]))
+    else:
+        b.append(("p", "No sanction, so no data flows into one."))
+
+    b.append(("h2", SECTIONS[4]))
+    if not card["flags"]:
+        b.append(("p", "No flags raised."))
+    for f in card["flags"]:
+        b.append(("h3", f"{f['title']} ({f['article']})"))
+        b.append(("p", f["description"] + "."))
+        b.append(("ul", [f"{it['kind']} {it['name']} (scorer {it['scorer']})"
+                         + (f" [{', '.join(it['involves'])}]" if it["involves"] else "") + f": {it['reason']}"
+                         for it in f["items"]]))
+
+    b.append(("h2", SECTIONS[5]))
+    c = card["criteria"]
+    b.append(("ul", [
+        f"Life domain of an event: {c['life_domain']}.",
+        "Related sanction domains (Art. 5(1)(c)(i)): " + "; ".join(
+            f"{d} -> {', '.join(v) or 'none'}" for d, v in c["related"].items())
+        + f"; sanctions in {', '.join(c['unjudged_domains'])} are not judged.",
+        f"Severe sanction (Art. 5(1)(c)(ii)): {c['severe']}. Minor behaviour: {c['minor']}.",
+        f"Triggers: {c['triggers']}.",
+        f"Punitive lists: {', '.join(c['punitive_lists'])}; no route of appeal when a list has no exit.appeal and "
+        "record appeals cannot reach every way onto it.",
+        "Guilt by association: an association block with a positive share and a rule whose penalty spills over, "
+        "or a measure with who: household.",
+    ]))
+    if card["references"]:
+        b.append(("h2", "References"))
+        b.append(("ul", [f"{k}: {v['title']}" + (f" ({v['document']})" if v["document"] else "")
+                         + (f" [{v['reliability']}]" if v["reliability"] else "")
+                         for k, v in card["references"].items()]))
+    return b
+
+
+def _entry_text(e: dict) -> str:
+    parts = []
+    if e["tiers"]:
+        parts.append("tier " + " or ".join(e["tiers"]))
+    if e["records"]:
+        n = f"{e['min_count']} records of " if e["min_count"] > 1 else "a record of "
+        parts.append(n + " or ".join(e["records"]))
+    return "; or ".join(parts)
+
+
+def _exit_text(x: dict, entry: dict) -> str:
+    parts = []
+    if x["after_days"]:
+        parts.append(f"after {x['after_days']} days")
+    if x["on_records"]:
+        parts.append("on " + " or ".join(x["on_records"]))
+    if x["on_tier_recovery"] and entry["tiers"]:
+        parts.append("when the tier recovers (if entered by tier)")
+    return "; ".join(parts) or "never"
+
+
+def _appeal_text(a: dict | None) -> str:
+    if not a:
+        return "none"
+    return (f"{_num(a['probability'])} appeal; success {_num(a['success_if_false'])} if false, "
+            f"{_num(a['success_if_true'])} if true; decided after {a['delay_days']} days")
+
+
+def _memory_text(m: dict | None) -> str:
+    if not m:
+        return "records kept for ever"
+    out = f"records kept {m['default_days']} days" if m["default_days"] else "records kept for ever by default"
+    if m["by_event"]:
+        out += "; " + ", ".join(f"{e}: {d} days" for e, d in m["by_event"].items())
+    return out
+
+
+def _fed_text(f: dict) -> str:
+    by: dict[str, list[str]] = defaultdict(list)
+    for ev in f["events"]:
+        by[ev["life_domain"]].append(ev["event"])
+    text = "; ".join(f"{d}: {', '.join(evs)}" for d, evs in by.items()) or "-"
+    if f["unobserved"]:
+        text += f" (not observable: {', '.join(f['unobserved'])})"
+    return text
+
+
+def _md_cell(x) -> str:
+    return str(x).replace("|", "\\|").replace("\n", " ")
+
+
+def card_markdown(card: dict) -> str:
+    """The card as Markdown."""
+    out = []
+    for blk in _blocks(card):
+        kind = blk[0]
+        if kind in ("h1", "h2", "h3"):
+            out.append("#" * int(kind[1]) + " " + blk[1])
+        elif kind == "p":
+            out.append(blk[1])
+        elif kind == "ul":
+            out.append("\n".join(f"- {x}" for x in blk[1]))
+        elif kind == "table":
+            head, rows = blk[1], blk[2]
+            lines = ["| " + " | ".join(map(_md_cell, head)) + " |", "|" + "---|" * len(head)]
+            lines += ["| " + " | ".join(map(_md_cell, row)) + " |" for row in rows]
+            out.append("\n".join(lines))
+        out.append("")
+    return "\n".join(out)
+
+
+_CSS = """body{font-family:system-ui,sans-serif;max-width:72rem;margin:1rem auto;padding:0 1rem;color:#222}
+table{border-collapse:collapse;margin:.5rem 0 1rem;font-size:.9rem}
+th,td{border:1px solid #bbb;padding:.25rem .5rem;text-align:left;vertical-align:top}
+th{background:#eee}h2{border-bottom:2px solid #444;margin-top:2rem}li{margin:.2rem 0}"""
+
+
+def card_html(card: dict) -> str:
+    """The card as one self-contained HTML page (inline CSS, no external resources)."""
+    e = html.escape
+    body = []
+    for blk in _blocks(card):
+        kind = blk[0]
+        if kind in ("h1", "h2", "h3", "p"):
+            body.append(f"<{kind}>{e(blk[1])}</{kind}>")
+        elif kind == "ul":
+            body.append("<ul>" + "".join(f"<li>{e(x)}</li>" for x in blk[1]) + "</ul>")
+        elif kind == "table":
+            head = "".join(f"<th>{e(str(h))}</th>" for h in blk[1])
+            rows = "".join("<tr>" + "".join(f"<td>{e(str(c))}</td>" for c in row) + "</tr>" for row in blk[2])
+            body.append(f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>")
+    title = e(f"Regime card: {card['regime']['name']}")
+    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f"<title>{title}</title><style>{_CSS}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n")
