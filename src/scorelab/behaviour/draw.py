@@ -115,6 +115,7 @@ class Behaviour:
         self._due_order = order.astype(np.int32)
         self._due_ptr = np.searchsorted(due[order], np.arange(31))
         self._age18 = np.flatnonzero(self.age == 18).astype(np.int32)
+        self.economy = None  # consequences.economy.Economy, attached by the engine
         self._age6_17 = np.flatnonzero((self.age >= 6) & (self.age <= 17)).astype(np.int32)
 
     def new_state(self) -> BehaviourState:
@@ -130,7 +131,7 @@ class Behaviour:
             if e.schedule is None:
                 cit, digital = self._poisson_type(k, e, day, st)
                 parts.append((k, cit, digital))
-        parts += self._loans(day, st)
+        parts += self._month(day, st)
         parts += self._yearly(day)
         etype = np.concatenate([np.full(len(c), k, np.int16) for k, c, _ in parts])
         citizen = np.concatenate([c for _, c, _ in parts]).astype(np.int32)
@@ -209,17 +210,24 @@ class Behaviour:
             return 1.0 + st.aware[cand] * per.reward_response * (p ** per.a) * (per.reward[k] ** per.b)
         return 1.0
 
-    def _loans(self, day: int, st: BehaviourState) -> list[tuple[int, np.ndarray, np.ndarray]]:
-        """S2-N1: each borrower's monthly instalment is on time, late or missed; 3 missed = default."""
+    def _month(self, day: int, st: BehaviourState) -> list[tuple[int, np.ndarray, np.ndarray]]:
+        """S2-N1: each borrower's monthly instalment is on time, late or missed; 3 missed = default.
+
+        The citizens whose month turns over today also get their income and pay their living
+        costs (consequences/economy.py, when the engine attached one); a balance under the
+        minimum is a recorded breach.
+        """
         due = day % 30
-        group = self._due_order[self._due_ptr[due]:self._due_ptr[due + 1]]
-        u = stream(self.seed, "behaviour.loans", day).random(len(group))
-        active = st.has_loan[group]
-        group, u = group[active], u[active]
+        everyone = self._due_order[self._due_ptr[due]:self._due_ptr[due + 1]]
+        u = stream(self.seed, "behaviour.loans", day).random(len(everyone))
+        active = st.has_loan[everyone]
+        group, u = everyone[active], u[active]
         cons = self._cov_or("conscientiousness", group)
         inc = self._cov_or("income_z", group)
         unemployed = st.sector[group] == SECTOR_INDEX["unemployed"]
         stress = np.exp(-0.5 * cons - 0.4 * inc + 1.2 * unemployed)
+        if self.economy is not None:
+            stress = stress * np.where(self.economy.shortfall(group), 4.0, 1.0)
         k_late, k_miss = EVENT_INDEX["loan_late"], EVENT_INDEX["loan_missed"]
         p_late = 0.03 * stress * self._deterrence(k_late, CATALOGUE[k_late], group, st)
         p_miss = 0.008 * stress * self._deterrence(k_miss, CATALOGUE[k_miss], group, st)
@@ -234,7 +242,13 @@ class Behaviour:
         st.missed_streak[group[default]] = 0
         outcomes = ((EVENT_INDEX["loan_on_time"], on_time), (k_late, late), (k_miss, missed),
                     (EVENT_INDEX["loan_default"], default))
-        return [(k, group[mask], np.ones(int(mask.sum()), bool)) for k, mask in outcomes]
+        out = [(k, group[mask], np.ones(int(mask.sum()), bool)) for k, mask in outcomes]
+        if self.economy is not None:
+            paid = np.zeros(len(everyone), bool)
+            paid[np.flatnonzero(active)[on_time | late]] = True
+            below = self.economy.month(day, everyone, st, paid)
+            out.append((EVENT_INDEX["min_balance_breach"], below, np.ones(len(below), bool)))
+        return out
 
     def _cov_or(self, name: str, idx: np.ndarray) -> np.ndarray:
         col = self._cov.get(name)

@@ -20,6 +20,10 @@ class Network:
         self.n = len(indptr) - 1
         self.alive: np.ndarray | None = None   # bool per directed edge; None while nothing is cut
         self._reverse: np.ndarray | None = None
+        # ties formed during the run (Wei et al. 2016: fewer, more homophilous ties), as a small CSR
+        self._new_pairs: list[tuple[np.ndarray, np.ndarray]] = []
+        self.new_indptr: np.ndarray | None = None
+        self.new_indices: np.ndarray | None = None
 
     def neighbours(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(origin, neighbour) pairs over live ties; origin indexes `rows`."""
@@ -27,21 +31,46 @@ class Network:
         if self.alive is not None:
             live = self.alive[edge]
             origin, edge = origin[live], edge[live]
-        return origin, self.indices[edge]
+        if self.new_indptr is None:
+            return origin, self.indices[edge]
+        o2, e2 = csr_edges(self.new_indptr, rows)
+        return np.concatenate([origin, o2]), np.concatenate([self.indices[edge], self.new_indices[e2]])
 
     def degree(self) -> np.ndarray:
         """Live ties per citizen."""
         if self.alive is None:
-            return np.diff(self.indptr).astype(np.int32)
-        cum = np.concatenate([[0], np.cumsum(self.alive, dtype=np.int64)])
-        return (cum[self.indptr[1:]] - cum[self.indptr[:-1]]).astype(np.int32)
+            base = np.diff(self.indptr).astype(np.int32)
+        else:
+            cum = np.concatenate([[0], np.cumsum(self.alive, dtype=np.int64)])
+            base = (cum[self.indptr[1:]] - cum[self.indptr[:-1]]).astype(np.int32)
+        return base + self.new_degree()
+
+    def new_degree(self) -> np.ndarray:
+        """Ties formed during the run, per citizen."""
+        if self.new_indptr is None:
+            return np.zeros(self.n, np.int32)
+        return np.diff(self.new_indptr).astype(np.int32)
+
+    def add_ties(self, a: np.ndarray, b: np.ndarray) -> None:
+        """New mutual ties (kept apart from the fixed CSR; they are not cut again)."""
+        import scipy.sparse as sp
+
+        keep = a != b
+        self._new_pairs.append((a[keep].astype(np.int64), b[keep].astype(np.int64)))
+        src = np.concatenate([np.concatenate([x, y]) for x, y in self._new_pairs])
+        dst = np.concatenate([np.concatenate([y, x]) for x, y in self._new_pairs])
+        mat = sp.csr_matrix((np.ones(len(src), np.int8), (src, dst)), shape=(self.n, self.n))
+        mat.sum_duplicates()
+        self.new_indptr, self.new_indices = mat.indptr.astype(np.int64), mat.indices.astype(np.int32)
 
     def _prepare(self) -> None:
         if self.alive is None:
             self.alive = np.ones(len(self.indices), bool)
-            rows = np.repeat(np.arange(self.n, dtype=np.int64), np.diff(self.indptr))
-            forward = rows * self.n + self.indices  # sorted: rows in order, columns sorted in a row
-            self._reverse = np.searchsorted(forward, self.indices.astype(np.int64) * self.n + rows)
+            # Edges are sorted by (row, column). Sorting them stably by column gives (column, row)
+            # order, and in a symmetric graph the k-th edge in that order is the reverse of edge k.
+            order = np.argsort(self.indices, kind="stable")
+            self._reverse = np.empty(len(order), np.int64)
+            self._reverse[order] = np.arange(len(order))
 
     def avoid(self, targets: np.ndarray, probability: float, seed: int, key: int, day: int
               ) -> tuple[np.ndarray, np.ndarray]:

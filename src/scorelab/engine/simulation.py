@@ -15,9 +15,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from scorelab.behaviour.catalogue import CATALOGUE, EVENT_INDEX, N_EVENT_TYPES
+from scorelab.behaviour.catalogue import CATALOGUE, N_EVENT_TYPES
 from scorelab.behaviour.draw import Behaviour, Perception
-from scorelab.consequences.employment import apply_employment
+from scorelab.consequences.daily import Consequences
+from scorelab.consequences.economy import Economy, EconomyParams
 from scorelab.consequences.network import Network
 from scorelab.ledger.sink import TableSink
 from scorelab.regime.compiled import CompiledRegime
@@ -33,6 +34,7 @@ from scorelab.regime.runtime import (
 from scorelab.regime.schema import DOMAINS, EFFECTS
 from scorelab.society.model import Society
 from scorelab.surveillance.observe import observe
+from scorelab.tables import SECTOR_INDEX
 
 EVENT_NAMES = [e.name for e in CATALOGUE]
 NOTABLE = np.array([e.polarity != 0 and e.category != "attempt" for e in CATALOGUE])
@@ -53,6 +55,8 @@ class RunResult:
     wall_seconds: float = 0.0
     rows: dict[str, int] = field(default_factory=dict)
     network: Network | None = None
+    economy: Economy | None = None
+    consequences: Consequences | None = None
 
 
 def perception_of(cr: CompiledRegime) -> Perception:
@@ -90,6 +94,7 @@ def simulate(society: Society, cr: CompiledRegime, days: int, seed: int, folder:
     measures = TableSink(folder / "measures.parquet",
                          {"day": np.int16, "citizen": np.int32, "scorer": np.int16, "measure": np.int16,
                           "kind": np.int16, "domain": np.int16, "effect": np.int16, "price_factor": np.float32,
+                          "money": np.float32,
                           "wrongful": np.bool_, "cause_citizen": np.int32, "event_type": np.int16},
                          labels={"scorer": scorer_names, "measure": cr.labels, "kind": MEASURE_KINDS,
                                  "domain": list(DOMAINS), "effect": list(EFFECTS), "event_type": EVENT_NAMES})
@@ -120,10 +125,16 @@ def simulate(society: Society, cr: CompiledRegime, days: int, seed: int, folder:
         base += len(cs.lists)
     behaviour = behaviour or Behaviour(society, seed, perception_of(cr))
     state = behaviour.new_state()
-    result = RunResult(runtimes, state, network=network)
+    economy = Economy(society, seed, EconomyParams.of(society.spec.marginals))
+    behaviour.economy = economy
+    for rt in runtimes:
+        rt.prices = economy.prices
+        rt.horizon = days
+    consequences = Consequences(economy, network, seed,
+                                (cr.learning_probability, cr.learning_step, cr.learning_max), n)
+    result = RunResult(runtimes, state, network=network, economy=economy, consequences=consequences)
     counts = np.zeros((days, N_EVENT_TYPES), np.int64)
     gates = [(rt, m) for rt in runtimes for m in rt.cs.measures if m.gate >= 0]
-    job = EVENT_INDEX["job_application"]
     for day in range(days):
         events, target = behaviour.draw_day(day, state)
         counts[day] = np.bincount(events.etype, minlength=N_EVENT_TYPES)
@@ -149,13 +160,10 @@ def simulate(society: Society, cr: CompiledRegime, days: int, seed: int, folder:
                 hit = rt.gate(m, events.citizen[sel], target[sel], day, m.gate)
                 if m.kind == "sanction" and m.effect == "refuse":
                     refused[sel[hit]] = True
-        dismissed = [rt.take_dismissed() for rt in runtimes]
-        for rt in runtimes:
-            for etype, who, factor in rt.rate_changes:
-                state.modify_rate(etype, who, factor)
-            rt.rate_changes = []
-        apply_employment(state, events.citizen, events.etype == job, target, refused, dismissed, seed, day)
-        row = {"day": day, "events": len(events), "true_offences": int(counts[day][NEGATIVE_IDX].sum())}
+        consequences.step(day, events, target, refused, runtimes, state)
+        row = {"day": day, "events": len(events), "true_offences": int(counts[day][NEGATIVE_IDX].sum()),
+               "mean_savings": float(economy.savings.mean()),
+               "unemployed": int((state.sector == SECTOR_INDEX["unemployed"]).sum())}
         for rt in runtimes:
             pre = "" if len(runtimes) == 1 else f"{rt.cs.name}:"
             row[f"{pre}mean_score"] = float(rt.score.mean())

@@ -63,6 +63,7 @@ UNJUDGED_DOMAINS = frozenset({"other"})
 # --- Art. 5(1)(c)(ii): severe sanctions and minor behaviour ---------------------------------------
 SEVERE_DOMAINS = frozenset({"travel", "education", "employment", "payments"})
 SEVERE_EFFECTS = frozenset({"refuse", "suspend", "dismiss"})
+ALWAYS_SEVERE = frozenset({"dismiss", "alert"})  # job loss; a police alert for immediate action (S1-M4, S1-M9)
 MINOR_POINTS = 10.0  # a nuisance penalised by at most this many points is minor
 
 PUNITIVE_LISTS = frozenset({"black", "gray", "watch", "no_fly"})
@@ -72,7 +73,7 @@ FLAGS: tuple[tuple[str, str, str, str], ...] = (
      "a sanction is fed by data gathered in a life domain unrelated to the sanction's domain"),
     ("disproportionate", "Unjustified or disproportionate treatment", "EU AI Act Art. 5(1)(c)(ii)",
      "lawful expression or movement, or a minor nuisance, can lead to a severe sanction (refusal of travel, "
-     "education, employment or payments, or job loss)"),
+     "education, employment or payments, job loss, or a police alert)"),
     ("guilt_by_association", "Guilt by association", "S1-M7; S1-M6",
      "penalties spill over to household members and contacts, or a sanction rests on a relative's record"),
     ("no_appeal", "No route of appeal", "punitive lists",
@@ -91,8 +92,8 @@ def life_domain(event: str) -> str:
 
 
 def is_severe(m: Measure) -> bool:
-    """Refusal of travel, education, employment or payments, or job loss."""
-    return m.effect == "dismiss" or (m.effect in SEVERE_EFFECTS and m.domain in SEVERE_DOMAINS)
+    """Refusal of travel, education, employment or payments, job loss, or a police alert."""
+    return m.effect in ALWAYS_SEVERE or (m.effect in SEVERE_EFFECTS and m.domain in SEVERE_DOMAINS)
 
 
 # ============================================================================ structured card
@@ -156,10 +157,48 @@ def _acted_on(s: Scorer) -> list[str]:
     used = {r.event for r in s.rules}
     for lst in s.lists:
         used |= set(lst.entry.records) | set(lst.exit.on_records)
-    for m in (*s.sanctions, *s.rewards):
+    for _, m in _measures(s):
         if m.when is not None:
             used |= set(m.when.records)
+        if _on_record(m):
+            used.add(_on_record(m))
     return sorted(used, key=EVENT_INDEX.__getitem__)
+
+
+def _measures(s: Scorer) -> list[tuple[str, Measure]]:
+    """(kind, measure) for sanctions, rewards and responses (answers to data such as advice, S2-N3)."""
+    return ([("sanction", m) for m in s.sanctions] + [("reward", m) for m in s.rewards]
+            + [("response", m) for m in getattr(s, "responses", ())])
+
+
+def _on_record(m: Measure) -> str | None:
+    return getattr(m, "on_record", None)
+
+
+def _trigger_text(m: Measure) -> str:
+    if m.gate:
+        return f"gate {m.gate}"
+    if m.on_list_entry:
+        return f"on entry to list {m.on_list_entry}"
+    return f"on a record of {_on_record(m)}"
+
+
+def _measure_condition(m: Measure) -> str:
+    """The condition as the engine applies it: `when` at gates and on records; list entry otherwise."""
+    if m.on_list_entry:
+        return f"joins list {m.on_list_entry}"
+    cond = _condition_text(m.when)
+    if m.gate:
+        return cond
+    return f"recorded for {_on_record(m)}" + (f", and {cond}" if cond else "")
+
+
+def _crowd_text(ch) -> str | None:
+    c = getattr(ch, "crowd", None)
+    if c is None:
+        return None
+    return (f"pile-on (S1-M11): recorded when {c.threshold} contacts report; each joins with share(age) x "
+            f"{_num(c.often)}")
 
 
 def _scorer_card(s: Scorer) -> dict:
@@ -173,7 +212,8 @@ def _scorer_card(s: Scorer) -> dict:
             "name": name, "coverage": ch.coverage, "coverage_growth_per_year": ch.coverage_growth_per_year,
             "miss": ch.miss, "misattribution": ch.misattribution, "invented_per_million": ch.invented_per_million,
             "delay_days": ch.delay_days, "observes_limit": list(ch.observes) if ch.observes is not None else None,
-            "can_see": sees, "acts_on": [e for e in sees if e in acted], "provenance": _prov(ch),
+            "can_see": sees, "acts_on": [e for e in sees if e in acted], "crowd": _crowd_text(ch),
+            "provenance": _prov(ch),
             "description": ch.description,
         })
     sc = s.score
@@ -185,26 +225,28 @@ def _scorer_card(s: Scorer) -> dict:
         "unobserved": [e for e in acted if e not in observable],
         "observable": sorted(observable, key=EVENT_INDEX.__getitem__),
         "score": {"initial": sc.initial, "min": sc.min, "max": sc.max, "provenance": _prov(sc),
-                  "redemption": sc.redemption.model_dump() if sc.redemption else None},
+                  "redemption": sc.redemption.model_dump(mode="json") if sc.redemption else None},
         "rules": [{"name": r.name, "event": r.event, "life_domain": life_domain(r.event), "points": r.points,
-                   "cap": r.cap.model_dump() if r.cap else None,
-                   "remediation": r.remediation.model_dump() if r.remediation else None,
+                   "cap": r.cap.model_dump(mode="json") if r.cap else None,
+                   "remediation": r.remediation.model_dump(mode="json") if r.remediation else None,
                    "associate": r.associate, "provenance": _prov(r), "description": r.description}
                   for r in s.rules],
         "tiers": [{"name": t.name, "min": t.min} for t in s.tiers.tiers] if s.tiers else [],
         "lists": [_list_card(lst) for lst in s.lists],
         "sanctions": [_measure_card(m, "sanction") for m in s.sanctions],
         "rewards": [_measure_card(m, "reward") for m in s.rewards],
+        "responses": [_measure_card(m, "response") for k, m in _measures(s) if k == "response"],
         "association": _dump(s.association),
         "appeals": _dump(s.appeals),
         "memory": _dump(s.memory),
+        "avoidance": _dump(getattr(s, "avoidance", None)),
     }
 
 
 def _dump(block) -> dict | None:
     if block is None:
         return None
-    d = block.model_dump(exclude={"source", "assumption"})
+    d = block.model_dump(mode="json", exclude={"source", "assumption"})
     d["provenance"] = _prov(block)
     return d
 
@@ -212,17 +254,17 @@ def _dump(block) -> dict | None:
 def _list_card(lst: ListDef) -> dict:
     ex = lst.exit
     return {"name": lst.name, "kind": lst.kind, "punitive": lst.kind in PUNITIVE_LISTS,
-            "entry": lst.entry.model_dump(), "exit": ex.model_dump(), "provenance": _prov(lst),
+            "entry": lst.entry.model_dump(mode="json"), "exit": ex.model_dump(mode="json"), "provenance": _prov(lst),
             "description": lst.description}
 
 
 def _measure_card(m: Measure, kind: str) -> dict:
     return {
         "name": m.name, "kind": kind, "domain": m.domain,
-        "trigger": {"gate": m.gate} if m.gate else {"on_list_entry": m.on_list_entry},
-        "trigger_text": f"gate {m.gate}" if m.gate else f"on entry to list {m.on_list_entry}",
-        # the engine checks `when` at gates only; on list entry the measure follows the entry
-        "condition": _condition_text(m.when) if m.gate else f"joins list {m.on_list_entry}",
+        "trigger": ({"gate": m.gate} if m.gate else {"on_list_entry": m.on_list_entry} if m.on_list_entry
+                    else {"on_record": _on_record(m)}),
+        "trigger_text": _trigger_text(m),
+        "condition": _measure_condition(m),
         "effect": m.effect, "effect_text": _effect_text(m), "price_factor": m.price_factor,
         "probability": m.probability, "who": m.who, "sectors": list(m.sectors), "severe": is_severe(m),
         "provenance": _prov(m), "description": m.description,
@@ -277,7 +319,11 @@ def measure_feeds(s: Scorer, m: Measure) -> dict[str, list[str]]:
     if m.on_list_entry is not None:
         _list_feeds(s, lists[m.on_list_entry], via)
         return via
+    if _on_record(m):
+        _add(via, _on_record(m), "record")
     w = m.when
+    if w is None:
+        return via
     for e in w.records:
         _add(via, e, "record")
     for name in w.lists:
@@ -325,7 +371,7 @@ def _flows(s: Scorer, sc: dict) -> list[dict]:
         judged = m.domain not in UNJUDGED_DOMAINS
         rows.append({
             "scorer": s.name, "measure": m.name, "domain": m.domain, "who": m.who, "effect": m.effect,
-            "trigger_text": f"gate {m.gate}" if m.gate else f"on entry to list {m.on_list_entry}",
+            "trigger_text": _trigger_text(m),
             "severe": is_severe(m), "events": events, "unobserved": unobserved, "life_domains": domains,
             "related": [d for d in domains if judged and m.domain in RELATED[d]],
             "unrelated": [d for d in domains if judged and m.domain not in RELATED[d]],
@@ -428,11 +474,11 @@ def _association_items(s: Scorer, items: dict[str, list[dict]]) -> None:
             s.name, "rule", r.name, ["association"],
             f"a penalty of {_num(r.points)} points for {r.event} passes {' and '.join(reach)} (S1-M7), "
             "lowering scores, tiers and tier-based lists of people who did nothing"))
-    for kind, m in [("sanction", x) for x in s.sanctions] + [("reward", x) for x in s.rewards]:
+    for kind, m in _measures(s):
         if m.who != "household":
             continue
-        cond = _condition_text(m.when) if m.gate else f"joins list {m.on_list_entry}"
-        what = f"{m.effect} in {m.domain} ({'gate ' + m.gate if m.gate else 'on list entry'})"
+        cond = _measure_condition(m)
+        what = f"{m.effect} in {m.domain} ({_trigger_text(m)})"
         lists = [f"list {x}" for x in (m.when.lists if m.when else ())]
         items["guilt_by_association"].append(_item(
             s.name, "measure", m.name, lists, f"{what} rests on another household member's status: {cond} (S1-M6)"))
@@ -482,7 +528,8 @@ def _criteria() -> dict:
             f"{k} -> {v}" for k, v in ATTEMPT_LIFE_DOMAIN.items()),
         "related": {d: sorted(v) for d, v in RELATED.items()},
         "unjudged_domains": sorted(UNJUDGED_DOMAINS),
-        "severe": f"effect dismiss, or effect {'/'.join(sorted(SEVERE_EFFECTS - {'dismiss'}))} in "
+        "severe": f"effect {' or '.join(sorted(ALWAYS_SEVERE))}, or effect "
+                  f"{'/'.join(sorted(SEVERE_EFFECTS - ALWAYS_SEVERE))} in "
                   f"{', '.join(sorted(SEVERE_DOMAINS))}",
         "minor": f"catalogue expression=True (lawful expression or movement), or a nuisance penalised by at most "
                  f"{_num(MINOR_POINTS)} points",
@@ -527,6 +574,9 @@ def _blocks(card: dict) -> list[tuple]:
                   [(c["name"], _num(c["coverage"]), _num(c["coverage_growth_per_year"]), _num(c["miss"]),
                     _num(c["misattribution"]), _num(c["invented_per_million"]), _num(c["delay_days"]),
                     c["provenance"], ", ".join(c["acts_on"]) or "-") for c in s["channels"]]))
+        for c in s["channels"]:
+            if c["crowd"]:
+                b.append(("p", f"Channel {c['name']}: {c['crowd']}."))
         if s["unobserved"]:
             b.append(("p", "Acted on but seen by no channel (never recorded): " + ", ".join(s["unobserved"]) + "."))
 
@@ -562,6 +612,10 @@ def _blocks(card: dict) -> list[tuple]:
         b.append(("p", "Association (S1-M7): " + (
             f"{_num(a['household_share'])} of a penalty of at least {_num(a['min_points'])} points to each household "
             f"member, {_num(a['contact_share'])} to each contact, {a['hops']} hop(s)" if a else "none") + "."))
+        v = s["avoidance"]
+        if v:
+            b.append(("p", f"Avoidance (S1-M7): each contact cuts the tie with probability {_num(v['probability'])} "
+                           f"when a citizen joins list {' or '.join(v['lists'])}."))
 
     b.append(("h2", SECTIONS[2]))
     if not scorers:
@@ -570,7 +624,7 @@ def _blocks(card: dict) -> list[tuple]:
         b.append(("h3", f"Scorer {s['name']}"))
         rows = [(m["name"], m["kind"], m["domain"], m["trigger_text"], m["condition"], m["effect_text"],
                  m["who"], _num(m["probability"]), ", ".join(m["sectors"]) or "any", m["provenance"])
-                for m in (*s["sanctions"], *s["rewards"])]
+                for m in (*s["sanctions"], *s["rewards"], *s["responses"])]
         b.append(("table", ("measure", "kind", "domain", "trigger", "condition", "effect", "who", "probability",
                             "sectors", "provenance"), rows) if rows else ("p", "No sanctions or rewards."))
 

@@ -138,6 +138,7 @@ class CompiledScorer:
     appeal_success_true: float
     appeal_delay: int
     appeal_cost: float
+    condition_types: np.ndarray    # bool[E]: record types that conditions and list entries read
     avoid_lists: np.ndarray        # bool[L]: joining these lists makes contacts cut ties (S1-M7)
     avoid_probability: float
     rule_sources: list[str] = field(default_factory=list)
@@ -167,6 +168,9 @@ class CompiledRegime:
     certainty_exponent: float
     severity_exponent: float
     reward_response: float
+    learning_probability: float = 0.0
+    learning_step: float = 0.0
+    learning_max: float = 1.0
 
 
 class _Labels:
@@ -188,9 +192,11 @@ def compile_regime(regime: Regime, origin: str = "<regime>") -> CompiledRegime:
     scorers = [_compile_scorer(i, s, labels, origin, regime) for i, s in enumerate(regime.scorers)]
     p, pen, rew = _perceptions(regime, scorers)
     d = regime.deterrence
+    lr = regime.learning
     return CompiledRegime(regime.name, scorers, labels.names, p, pen, rew,
                           d.certainty_exponent if d else 1.0, d.severity_exponent if d else 0.5,
-                          d.reward_response if d else 0.0)
+                          d.reward_response if d else 0.0, lr.probability if lr else 0.0,
+                          lr.belief_step if lr else 0.0, lr.max_belief if lr else 1.0)
 
 
 def _compile_scorer(i: int, s: Scorer, labels: _Labels, origin: str, regime: Regime) -> CompiledScorer:
@@ -278,10 +284,20 @@ def _compile_scorer(i: int, s: Scorer, labels: _Labels, origin: str, regime: Reg
         appeal_success_true=s.appeals.success_if_true if s.appeals else 0.0,
         appeal_delay=s.appeals.delay_days if s.appeals else 1,
         appeal_cost=s.appeals.cost_yuan if s.appeals else 0.0,
+        condition_types=_condition_types(lists, measures),
         avoid_lists=np.array([bool(s.avoidance) and lst.name in s.avoidance.lists for lst in s.lists], bool),
         avoid_probability=s.avoidance.probability if s.avoidance else 0.0,
         rule_sources=[_cite(regime, r) for r in s.rules],
     )
+
+
+def _condition_types(lists: list[CompiledList], measures: list[CompiledMeasure]) -> np.ndarray:
+    mask = np.uint64(0)
+    for lst in lists:
+        mask |= lst.entry_records
+    for m in measures:
+        mask |= m.when.records
+    return _bits(mask)
 
 
 def _retention(s: Scorer) -> np.ndarray:

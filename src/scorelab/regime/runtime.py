@@ -86,15 +86,21 @@ class ScorerRuntime:
         self.corrections_due: dict[int, list[Reversal]] = defaultdict(list)  # successful appeals
         self.expiries_due: dict[int, list[Reversal]] = defaultdict(list)     # expungement
         self.corrected: set[int] = set()  # record ids given back on appeal (not expunged again)
-        # record memory with expiry: per event type, how many unexpired records a citizen has
+        # Record memory read by conditions: per such event type, how many live records a citizen
+        # has (all, and true ones), so that expiry and correction can clear a bit of `seen`.
+        self.horizon = 1 << 30  # the engine sets the run's length: nothing is scheduled beyond it
         self.memory_counts = {int(k): (np.zeros(n, np.int16), np.zeros(n, np.int16))
-                              for k in np.flatnonzero(cs.retention > 0)}
+                              for k in np.flatnonzero(cs.condition_types)}
         self.next_record_id = 0
         self.day = 0
         self.counters: dict[str, float] = defaultdict(float)
         self.list_size = np.zeros(L, np.int64)
         self.dismissed: list[np.ndarray] = []
         self.rate_changes: list[tuple[int, np.ndarray, float]] = []  # S2-N3 (event type, citizens, factor)
+        self.prices = np.zeros(len(BIT))     # base price per event type (set by the engine's economy)
+        self.money: list[tuple[np.ndarray, np.ndarray]] = []  # measures' money effects today
+        self.suspended: list[np.ndarray] = []  # S1-M8 payment suspensions today
+        self.sanctioned: list[np.ndarray] = []  # citizens sanctioned today (S2-N8 learning)
         # initial tier-based lists (e.g. everyone starts in a middle tier)
         self._update_tiers(np.arange(n), day=0)
 
@@ -132,12 +138,14 @@ class ScorerRuntime:
         bits = BIT[r.etype]
         or_bits(self.seen, r.citizen, bits)
         or_bits(self.seen_true, r.citizen[r.true], bits[r.true])
-        for k, (count, count_true) in self.memory_counts.items():
+        for k in np.unique(r.etype[self.cs.condition_types[r.etype]]):
+            count, count_true = self.memory_counts[int(k)]
             mine = r.etype == k
-            if mine.any():
-                np.add.at(count, r.citizen[mine], 1)
-                np.add.at(count_true, r.citizen[mine & r.true], 1)
-                self.expiries_due[self.day + int(self.cs.retention[k])].append(
+            np.add.at(count, r.citizen[mine], 1)
+            np.add.at(count_true, r.citizen[mine & r.true], 1)
+            expires = self.day + int(self.cs.retention[k])
+            if self.cs.retention[k] > 0 and expires < self.horizon:
+                self.expiries_due[expires].append(
                     Reversal(r.citizen[mine], np.zeros(int(mine.sum())), np.full(int(mine.sum()), -1),
                              r.record_id[mine], r.etype[mine], r.channel[mine], r.true[mine],
                              np.full(int(mine.sum()), self.day)))
@@ -199,9 +207,9 @@ class ScorerRuntime:
                                        success=win[filed])
                 self.counters["appeals_filed"] += int(filed.sum())
                 self.counters["appeal_costs_yuan"] += cs.appeal_cost * int(filed.sum())
-            if win.any():
+            if win.any() and day + cs.appeal_delay < self.horizon:
                 self.corrections_due[day + cs.appeal_delay].append(self._reversal(r, delta, rule, win, day))
-        expiring = neg & (cs.retention[r.etype] > 0)
+        expiring = neg & (cs.retention[r.etype] > 0) & (day + cs.retention[r.etype] < self.horizon)
         for d in np.unique(cs.retention[r.etype[expiring]]):
             sel = expiring & (cs.retention[r.etype] == d)
             self.expiries_due[day + int(d)].append(self._reversal(r, delta, rule, sel, day))
@@ -240,6 +248,8 @@ class ScorerRuntime:
             self.counters[f"{key}_points"] += float(delta.sum())
             if appeal:
                 self.corrected.update(int(x) for x in it.record_id[scored])
+                self._forget(Reversal(c, it.delta[scored], it.rule[scored], it.record_id[scored],
+                                      it.etype[scored], it.channel[scored], it.true[scored], it.landed[scored]))
                 self._leave_lists_joined_on(c, it.etype[scored], it.landed[scored], day)
             touched.append(c.astype(np.int64))
         return np.concatenate(touched) if touched else np.empty(0, np.int64)
@@ -247,6 +257,8 @@ class ScorerRuntime:
     def _forget(self, it: Reversal) -> None:
         """Expungement of record memory: a type's bit clears when no unexpired record is left."""
         for k in np.unique(it.etype):
+            if int(k) not in self.memory_counts:
+                continue
             count, count_true = self.memory_counts[int(k)]
             mine = it.etype == k
             np.subtract.at(count, it.citizen[mine], 1)
@@ -485,10 +497,17 @@ class ScorerRuntime:
                 self.dismissed.append(cit[hit])
 
     def _measure_rows(self, m: CompiledMeasure, cit, day, wrongful, cause, etype) -> None:
+        money = self._money(m, etype)
         self.sinks.measures.add(day=day, citizen=cit, scorer=self.cs.index, measure=m.code,
                                 kind=MEASURE_KINDS.index(m.kind), domain=m.domain_code, effect=m.effect_code,
-                                price_factor=m.price_factor, wrongful=wrongful, cause_citizen=cause,
+                                price_factor=m.price_factor, money=money, wrongful=wrongful, cause_citizen=cause,
                                 event_type=etype)
+        if money:
+            self.money.append((cit, np.full(len(cit), money)))
+        if m.effect == "suspend":
+            self.suspended.append(cit)
+        if m.kind == "sanction":
+            self.sanctioned.append(cit)
         self.counters[f"{m.kind}:{m.name}"] += len(cit)
         self.counters[f"{m.kind}s"] += len(cit)
         self.counters[f"{m.kind}s_wrongful"] += int(np.sum(wrongful))
@@ -513,6 +532,22 @@ class ScorerRuntime:
                 self.dismissed.append(cit[hit])
             elif m.effect in ("advice", "coupon"):
                 self.rate_changes.append((m.on_record, cit[hit], m.rate_factor))
+
+    def _money(self, m: CompiledMeasure, etype: int) -> float:
+        """Yuan the measure moves: a surcharge costs, a discount or a waived deposit saves (S1-M9)."""
+        if etype < 0:
+            return 0.0
+        if m.effect == "price":
+            return -(m.price_factor - 1.0) * float(self.prices[etype])
+        if m.effect == "waive_deposit":
+            return float(self.prices[etype])
+        return 0.0
+
+    def take_day(self) -> tuple[list, list, list]:
+        """Hand the day's money effects, suspensions and sanctioned citizens to the engine."""
+        out = (self.money, self.suspended, self.sanctioned)
+        self.money, self.suspended, self.sanctioned = [], [], []
+        return out
 
     def take_dismissed(self) -> np.ndarray:
         out = np.concatenate(self.dismissed) if self.dismissed else np.empty(0, np.int64)

@@ -232,6 +232,10 @@ class Measure(Sourced):
             raise ValueError("give exactly one of `gate`, `on_list_entry` or `on_record`")
         if self.gate is not None and self.when is None:
             raise ValueError("a measure with a `gate` needs `when`")
+        if self.gate is None and (self.who != "self" or self.sectors):
+            raise ValueError("`who: household` and `sectors` apply only to measures with a `gate`")
+        if self.on_list_entry is not None and self.when is not None:
+            raise ValueError("a measure `on_list_entry` applies to everyone joining the list; drop `when`")
         return self
 
 
@@ -309,6 +313,15 @@ class Deterrence(Sourced):
                                   ge=0, le=1)
 
 
+class Learning(Sourced):
+    """S2-N8: citizens who see a contact sanctioned become aware and believe detection likelier."""
+
+    probability: float = unit("probability", "chance a contact of a sanctioned citizen becomes aware", ge=0, le=1)
+    belief_step: float = unit("share", "rise of the contact's believed detection chance", ge=0, le=5, default=0.2)
+    max_belief: float = unit("multiplier", "cap on the believed detection chance relative to the truth", ge=1,
+                             le=10, default=3.0)
+
+
 class Regime(Strict):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
     title: str
@@ -317,6 +330,7 @@ class Regime(Strict):
     references: dict[str, Reference] = Field(default_factory=dict)
     topology: Literal["unified", "fragmented", "none"]
     deterrence: Deterrence | None = None
+    learning: Learning | None = None
     scorers: tuple[Scorer, ...] = ()
 
     @model_validator(mode="after")
@@ -399,6 +413,8 @@ def _check_regime(r: Regime) -> None:
                     raise ValueError(f"{where}.memory.by_event.{e}: got {d} (allowed: 1 to 36500 days)")
     if r.deterrence:
         _check_sourced(r, r.deterrence, "deterrence")
+    if r.learning:
+        _check_sourced(r, r.learning, "learning")
 
 
 def _check_sourced(r: Regime, block: Sourced, where: str) -> None:
