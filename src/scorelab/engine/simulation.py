@@ -55,6 +55,7 @@ class RunResult:
     wall_seconds: float = 0.0
     rows: dict[str, int] = field(default_factory=dict)
     network: Network | None = None
+    days: int = 0
     economy: Economy | None = None
     consequences: Consequences | None = None
 
@@ -176,6 +177,7 @@ def simulate(society: Society, cr: CompiledRegime, days: int, seed: int, folder:
     for sink in (ledger, lists, measures, records, events_sink, appeals, ties):
         sink.close()
     result.event_counts = counts
+    result.days = days
     result.rows = {"ledger": ledger.rows, "list_events": lists.rows, "measures": measures.rows,
                    "records": records.rows, "events": events_sink.rows, "appeals": appeals.rows,
                    "ties_cut": ties.rows}

@@ -13,7 +13,12 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from scorelab.behaviour.catalogue import CATALOGUE
+from scorelab.metrics.groups import by_group
+from scorelab.metrics.inequality import gini_of, mobility
 from scorelab.store.runfolder import read_manifest
+
+PUNITIVE = ("black", "gray", "watch", "no_fly")
+TRAP_DAYS = 365
 
 ANTISOCIAL = [e.name for e in CATALOGUE if e.antisocial]
 EXPRESSION = [e.name for e in CATALOGUE if e.expression]
@@ -84,12 +89,76 @@ def summarize(folder: Path) -> dict:
         names, k = np.unique(tiers.astype(str), return_counts=True)
         out["tier_share"] = {str(t): float(c / n) for t, c in zip(names, k, strict=True)}
     out.update(_ways_back(con, folder, days))
+    base = folder.parent / m["baseline"] if m.get("baseline") else None
+    base_ok = base is not None and (base / "manifest.json").exists()
+    out.update(_harm_and_inequality(con, folder, m, cit, citizen_years, base if base_ok else None))
     out["behaviour_change"] = None
-    if m.get("baseline"):
-        base = folder.parent / m["baseline"]
-        if (base / "event_counts.parquet").exists():
-            out.update(_behaviour_change(con, counts, base))
+    if base_ok:
+        out.update(_behaviour_change(con, counts, base))
     con.close()
+    return out
+
+
+def _harm_and_inequality(con, folder: Path, m: dict, cit, citizen_years: float, base: Path | None) -> dict:
+    """Issue 4: inequality, mobility, poverty traps, network, children, groups."""
+    n, days = int(m["society"]["citizens"]), int(m["days"])
+    c = {name: cit.column(name).to_numpy(zero_copy_only=False) for name in
+         ("citizen", "score", "income", "income_final", "savings", "age", "income_decile", "urban", "sex",
+          "days_bottom_tier") if name in cit.column_names}
+    base_cit = pq.read_table(base / "citizens.parquet") if base is not None else None
+
+    def base_gini(col):
+        return gini_of(base_cit.column(col).to_numpy()) if base_cit is not None else None
+
+    out: dict = {"gini": {
+        "score": gini_of(c["score"]) if m["scorers"] else None, "score_baseline": base_gini("score"),
+        "income": gini_of(c["income_final"]), "income_baseline": base_gini("income_final"),
+        "wealth": gini_of(c["savings"]), "wealth_baseline": base_gini("savings")}}
+    out["mobility"] = mobility(m.get("tiers", {}))
+    punitive = [name for name in m.get("punitive_lists", [])]
+    listed_days = np.zeros(n, np.int64)
+    listed = np.zeros(n, bool)
+    if punitive:
+        names = ", ".join("'" + p.replace("'", "''") + "'" for p in punitive)
+        rows = con.execute(f"""
+            WITH e AS (SELECT citizen, list, day, action FROM {_q(folder, 'list_events.parquet')}
+                       WHERE list IN ({names})),
+                 iv AS (SELECT citizen, list, action, day AS start,
+                               lead(day) OVER (PARTITION BY citizen, list ORDER BY day, action) AS stop FROM e)
+            SELECT citizen, max(total) FROM (SELECT citizen, list, sum(coalesce(stop, {days}) - start) AS total
+                                             FROM iv WHERE action = 'enter' GROUP BY 1, 2) GROUP BY 1""").fetchall()
+        if rows:
+            idx = np.array([r[0] for r in rows])
+            listed_days[idx] = [r[1] for r in rows]
+            listed[idx] = True
+    bottom = c.get("days_bottom_tier", np.zeros(n))
+    trapped = np.maximum(listed_days, bottom) >= TRAP_DAYS
+    out["poverty_trap_share"] = float(trapped.mean())
+    out["poverty_trap_days"] = TRAP_DAYS
+    collateral = con.execute(f"""
+        SELECT count(*) FROM (SELECT citizen,
+                                     count(*) FILTER (WHERE channel = 'association' AND delta < 0) AS a,
+                                     count(*) FILTER (WHERE channel NOT IN ('association', 'time')
+                                                      AND delta < 0) AS own
+                              FROM {_q(folder, 'ledger.parquet')} GROUP BY 1) WHERE a > 0 AND own = 0""").fetchone()[0]
+    out["network"] = dict(m.get("network", {}))
+    out["network"]["collateral_share"] = collateral / n
+    children = con.execute(
+        f"SELECT count(*) FROM {_q(folder, 'measures.parquet')} WHERE kind = 'sanction' AND domain = 'education' "
+        f"AND cause_citizen <> citizen").fetchone()[0]
+    out["children_barred"] = 1000.0 * children / citizen_years
+    money = con.execute(f"SELECT kind, sum(money) FROM {_q(folder, 'measures.parquet')} GROUP BY 1").fetchall()
+    out["money_by_kind"] = {k: float(v or 0) for k, v in money}
+    per = con.execute(f"SELECT citizen, count(*), count(*) FILTER (WHERE wrongful) FROM "
+                      f"{_q(folder, 'measures.parquet')} WHERE kind = 'sanction' GROUP BY 1").fetchall()
+    sanctions = np.zeros(n)
+    wrongful = np.zeros(n)
+    if per:
+        idx = np.array([r[0] for r in per])
+        sanctions[idx] = [r[1] for r in per]
+        wrongful[idx] = [r[2] for r in per]
+    group_cols = {k: c[k] for k in ("age", "income_decile", "urban", "sex", "score", "savings")}
+    out["by_group"] = by_group(group_cols, listed, sanctions, wrongful, citizen_years / n)
     return out
 
 

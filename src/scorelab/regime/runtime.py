@@ -101,8 +101,18 @@ class ScorerRuntime:
         self.money: list[tuple[np.ndarray, np.ndarray]] = []  # measures' money effects today
         self.suspended: list[np.ndarray] = []  # S1-M8 payment suspensions today
         self.sanctioned: list[np.ndarray] = []  # citizens sanctioned today (S2-N8 learning)
+        k = max(len(cs.tier_names), 1)
+        self.transitions = np.zeros((k, k), np.int64)  # tier changes, from row to column
+        self.bottom_since = np.where(self.tier == k - 1, 0, -1).astype(np.int32) if len(cs.tier_names) > 1 \
+            else np.full(n, -1, np.int32)
+        self.bottom_days = np.zeros(n, np.int32)
         # initial tier-based lists (e.g. everyone starts in a middle tier)
         self._update_tiers(np.arange(n), day=0)
+
+    def days_in_bottom_tier(self, days: int) -> np.ndarray:
+        """Days each citizen spent in the lowest tier, counting a stay still open at the end."""
+        open_ = self.bottom_since >= 0
+        return self.bottom_days + np.where(open_, days - self.bottom_since, 0)
 
     # ------------------------------------------------------------------ records in
     def receive(self, records: RecordBatch) -> None:
@@ -340,9 +350,21 @@ class ScorerRuntime:
     # ------------------------------------------------------------------ tiers and lists
     def _update_tiers(self, idx: np.ndarray, day: int) -> None:
         cs = self.cs
-        self.tier[idx] = cs.tier_of(self.score[idx])
+        old = self.tier[idx]
+        new = cs.tier_of(self.score[idx])
+        self.tier[idx] = new
         if not len(cs.tier_names):
             return
+        moved = old != new
+        if moved.any():
+            # mobility: every tier change is counted; time in the bottom tier is accumulated
+            np.add.at(self.transitions, (old[moved], new[moved]), 1)
+            bottom = len(cs.tier_names) - 1
+            came = idx[moved & (new == bottom)]
+            left = idx[moved & (old == bottom)]
+            self.bottom_since[came] = day
+            self.bottom_days[left] += day - self.bottom_since[left]
+            self.bottom_since[left] = -1
         for li, lst in enumerate(cs.lists):
             if not lst.entry_tiers.any():
                 continue
