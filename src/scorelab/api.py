@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import platform
+import shutil
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,7 +16,8 @@ import pyarrow.parquet as pq
 import scorelab
 from scorelab.engine.simulation import RunOptions, RunResult, simulate
 from scorelab.errors import ScorelabError, check_positive_int
-from scorelab.metrics.summary import summarize
+from scorelab.metrics.network import network_measures
+from scorelab.metrics.summary import PUNITIVE, summarize
 from scorelab.regime.compiled import compile_regime
 from scorelab.regime.loader import LoadedRegime
 from scorelab.regime.loader import load_regime as _load_regime
@@ -62,6 +64,10 @@ def run(regime: str | Path, citizens: int = 100_000, days: int = 365, seed: int 
         raise ScorelabError(f"got {events!r}", key="events", allowed="all, notable, none")
     loaded = _load_regime(regime)
     base_loaded = _load_regime(baseline) if baseline else None
+    # compile both before anything is written, so that a bad regime leaves no folder behind
+    compile_regime(loaded.regime, loaded.origin)
+    if base_loaded is not None:
+        compile_regime(base_loaded.regime, base_loaded.origin)
     soc = _society(society, citizens, seed)
     cohort = ledger_cohort if ledger_cohort is not None else (1.0 if soc.n <= FULL_LEDGER_UP_TO else DEFAULT_COHORT)
     if not 0 < cohort <= 1:
@@ -73,7 +79,12 @@ def run(regime: str | Path, citizens: int = 100_000, days: int = 365, seed: int 
     if base_loaded is not None:
         base_id = new_run_id(out, f"{run_id}--baseline-{base_loaded.regime.name}")
         _run_one(base_loaded, soc, days, seed, out, base_id, options, progress, baseline_of=run_id)
-    folder = _run_one(loaded, soc, days, seed, out, run_id, options, progress, baseline=base_id)
+    try:
+        folder = _run_one(loaded, soc, days, seed, out, run_id, options, progress, baseline=base_id)
+    except BaseException:
+        if base_id is not None:  # no baseline without the run it belongs to
+            shutil.rmtree(out / base_id, ignore_errors=True)
+        raise
     refresh_catalogue(out)
     return folder
 
@@ -109,6 +120,14 @@ def _run_one(loaded: LoadedRegime, soc: Society, days: int, seed: int, out: Path
                        "cohort_share": options.ledger_cohort, "cohort_stream": "ledger.cohort"},
             "events_written": options.events, "rows": res.rows,
             "counters": {rt.cs.name: {k: float(v) for k, v in sorted(rt.counters.items())} for rt in res.runtimes},
+            "tiers": {rt.cs.name: {"names": rt.cs.tier_names, "transitions": rt.transitions.tolist()}
+                      for rt in res.runtimes},
+            "punitive_lists": [f"{s.name}:{lst.name}" for s in cr.scorers for lst in s.lists
+                               if lst.kind in ("black", "gray", "watch", "no_fly")],
+            "network": _network_measures(soc, res, cr),
+            "economy": {"money_saved_by_measures": res.economy.money_in,
+                        "money_lost_to_measures": res.economy.money_out,
+                        "citizens_who_learned": res.consequences.learned},
             "wall_seconds": round(res.wall_seconds, 3),
             "agent_days_per_second": round(soc.n * days / max(res.wall_seconds, 1e-9)),
             "machine": {"python": platform.python_version(), "platform": platform.platform(),
@@ -117,6 +136,16 @@ def _run_one(loaded: LoadedRegime, soc: Society, days: int, seed: int, out: Path
         write_manifest(tmp, manifest)
         (tmp / "summary.json").write_text(json.dumps(summarize(tmp), indent=2, default=float))
     return out / run_id
+
+
+def _network_measures(soc: Society, res: RunResult, cr) -> dict:
+    listed = np.zeros(soc.n, bool)
+    for rt in res.runtimes:
+        for li, lst in enumerate(rt.cs.lists):
+            if lst.kind in PUNITIVE:
+                listed |= rt.ever[li]
+    score = res.runtimes[0].score if res.runtimes else None
+    return network_measures(res.network, soc.graph_indptr, soc.graph_indices, listed, score)
 
 
 def _write_citizens(folder: Path, soc: Society, res: RunResult) -> None:
@@ -135,6 +164,8 @@ def _write_citizens(folder: Path, soc: Society, res: RunResult) -> None:
         if multi:
             table[f"score{suffix}"] = rt.score
             table[f"tier{suffix}"] = tier_names[rt.tier]
+        if i == 0:
+            table["days_bottom_tier"] = rt.days_in_bottom_tier(res.days)
         for li, lst in enumerate(rt.cs.lists):
             key = f"{rt.cs.name}:{lst.name}" if multi else lst.name
             table[f"on:{key}"] = rt.member[li]
@@ -152,6 +183,12 @@ def _write_citizens(folder: Path, soc: Society, res: RunResult) -> None:
     table["sector"] = sector_names[st.sector]
     table["degree_initial"] = np.diff(soc.graph_indptr).astype(np.int32)
     table["degree"] = res.network.degree()
+    table["new_ties"] = res.network.new_degree()
+    table["savings"] = res.economy.savings.astype(np.float32)
+    table["income_final"] = (res.economy.monthly * 12 * np.where(st.sector == SECTORS.index("unemployed"),
+                                                                 res.economy.p.unemployed_income, 1.0)
+                             ).astype(np.float32)
+    table["aware_final"] = st.aware
     pq.write_table(pa.table(table), folder / "citizens.parquet", compression="lz4")
 
 
@@ -169,7 +206,6 @@ def summary(run: str | Path, out: str | Path = DEFAULT_RUNS) -> dict:
 
 def describe_run(run: str | Path, out: str | Path = DEFAULT_RUNS) -> dict:
     return read_manifest(resolve_run(run, Path(out)))
-
 
 
 def explain(run: str | Path, citizen: int, out: str | Path = DEFAULT_RUNS) -> dict:

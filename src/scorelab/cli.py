@@ -20,7 +20,7 @@ from scorelab.errors import ScorelabError
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="scorelab: run social credit regimes on synthetic societies (synthetic citizens only).")
 out_console = Console()
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)  # an error stays on one line, whatever the width
 RUNS_HELP = "folder that holds the runs and their catalogue"
 
 
@@ -180,9 +180,9 @@ def validate(file: Path = typer.Argument(..., help="a regime YAML file")) -> Non
     r = loaded.regime
     n_rules = sum(len(s.rules) for s in r.scorers)
     n_lists = sum(len(s.lists) for s in r.scorers)
-    n_measures = sum(len(s.sanctions) + len(s.rewards) for s in r.scorers)
+    n_measures = sum(len(s.sanctions) + len(s.rewards) + len(s.responses) for s in r.scorers)
     out_console.print(f"{file}: valid regime '{r.name}' ({r.topology}): {len(r.scorers)} scorer(s), "
-                      f"{n_rules} rules, {n_lists} lists, {n_measures} sanctions and rewards")
+                      f"{n_rules} rules, {n_lists} lists, {n_measures} sanctions, rewards and responses")
 
 
 @app.command()
@@ -223,6 +223,81 @@ def test_regime(target: Path = typer.Argument(..., help="a scenario YAML file or
     out_console.print(f"{len(results) - failed} passed, {failed} failed")
     if failed:
         raise typer.Exit(1)
+
+
+@app.command()
+@friendly
+def explain(run_: str = typer.Argument(..., metavar="RUN", help="run id or run folder"),
+            citizen: int = typer.Argument(..., help="citizen id (a row number, from 0)"),
+            out: Path = typer.Option(Path("runs"), "--out", "-o", help=RUNS_HELP),
+            as_json: bool = typer.Option(False, "--json", help="print the whole timeline as JSON")) -> None:
+    """Explain one citizen: acts, records, points with their sources, lists and measures, day by day."""
+    from scorelab import api
+
+    e = api.explain(run_, citizen, out)
+    if as_json:
+        print(json.dumps(e, indent=2, default=str))
+        return
+    _print_account(e)
+
+
+@app.command()
+@friendly
+def stories(run_: str = typer.Argument(..., metavar="RUN", help="run id or run folder"),
+            out: Path = typer.Option(Path("runs"), "--out", "-o", help=RUNS_HELP),
+            as_json: bool = typer.Option(False, "--json", help="print JSON")) -> None:
+    """Pick illustrative citizens (false records, association, redemption, poverty trap, rewards) and explain them."""
+    from scorelab import api
+
+    picked = api.stories(run_, out)
+    if as_json:
+        print(json.dumps(picked, indent=2, default=str))
+        return
+    for s in picked:
+        out_console.rule(f"{s['criterion']}: {s['description']}", style="bold")
+        if s["citizen"] is None:
+            out_console.print(s["note"], markup=False, highlight=False)
+            continue
+        out_console.print(f"citizen {s['citizen']}: {s['why']}", markup=False, highlight=False)
+        _print_account(s["explanation"], notes=False)
+
+
+def _print_account(e: dict, notes: bool = True) -> None:
+    """The plain-language account, one sentence per line; sentences are data, never rich markup."""
+    out_console.print(f"[bold]citizen {e['citizen']}[/] in run {e['run_id']} ({e['regime']}, {e['days']} days)",
+                      highlight=False)
+    for line in e["account"]:
+        out_console.print(f"- {line}", markup=False, highlight=False)
+    if notes:
+        for note in e["notes"]:
+            out_console.print(f"note: {note}", style="dim", markup=False, highlight=False)
+
+
+@app.command()
+@friendly
+def describe(regime: str = typer.Argument(..., help="a preset name (see `scorelab regimes`) or a regime YAML file"),
+             as_html: bool = typer.Option(False, "--html", help="HTML for the report (self-contained)"),
+             as_json: bool = typer.Option(False, "--json", help="the structured card as JSON"),
+             out: Path | None = typer.Option(None, "--out", "-o", help="write the card to this file instead")) -> None:
+    """Print a regime card: what it observes, scores, sanctions; data flows; EU AI Act Art. 5(1)(c) flags.
+
+    Flags cover S1-M6 (children barred), S1-M7 (association); the analysis is per scorer (S2-N6 topology).
+    """
+    from scorelab.regime.card import card_html, card_markdown, regime_card
+    from scorelab.regime.loader import load_regime
+
+    if as_html and as_json:
+        raise ScorelabError("choose one output format", key="--html/--json", allowed="--html, --json or neither")
+    card = regime_card(load_regime(regime).regime)
+    text = json.dumps(card, indent=2) + "\n" if as_json else card_html(card) if as_html else card_markdown(card)
+    if out is None:
+        typer.echo(text, nl=False)
+        return
+    try:
+        out.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise ScorelabError(f"cannot write: {exc.strerror or exc}", path=str(out)) from None
+    out_console.print(f"regime card written to {out}", markup=False, highlight=False)
 
 
 def main() -> None:

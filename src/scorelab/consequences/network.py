@@ -86,6 +86,9 @@ class Network:
         origin, edge = origin[live], edge[live]
         cut = stream(seed, "network.avoid", key, day).random(len(edge)) < probability
         origin, edge = origin[cut], edge[cut]
+        # two targets who are contacts may both cut their tie: count it once
+        _, first = np.unique(np.minimum(edge, self._reverse[edge]), return_index=True)
+        origin, edge = origin[first], edge[first]
         self.alive[edge] = False
         self.alive[self._reverse[edge]] = False
         return targets[origin].astype(np.int32), self.indices[edge].astype(np.int32)

@@ -138,7 +138,10 @@ def draw_citizens(n: int, seed: int, m: dict[str, Any]) -> dict[str, np.ndarray]
     has_loan = (age >= 22) & (age <= 60) & (rng.random(n) < value(m["borrowers_share"]))
     loan_due_day = rng.integers(0, 30, n).astype(np.int8)
     share = value(m["cashless_share"])
-    cashless = rng.beta(share * 10, (1 - share) * 10, n).astype(np.float32)
+    if 0.0 < share < 1.0:
+        cashless = rng.beta(share * 10, (1 - share) * 10, n).astype(np.float32)
+    else:  # all cash or all digital: no spread around the share
+        cashless = np.full(n, share, np.float32)
     del log_inc
     return {
         "age": age, "sex": sex, "region": region, "urban": urban, "college": college,

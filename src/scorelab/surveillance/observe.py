@@ -52,7 +52,7 @@ def observe(events: EventBatch, scorer, day: int, seed: int, n_citizens: int,
     for ch in scorer.channels:
         mine = rec_channel == ch.index
         delay[mine] = ch.delay
-        if ch.misattribution > 0 and mine.any():
+        if ch.misattribution > 0 and mine.any() and n_citizens > 1:  # nobody else to mistake them for
             rng = stream(seed, "surveillance.misattribution", scorer.index, ch.index, day)
             wrong = mine & (rng.random(len(rec)) < ch.misattribution)
             others = rng.integers(0, n_citizens - 1, int(wrong.sum()))
