@@ -69,6 +69,7 @@ class Economy:
         c = society.cols
         self.monthly = (c["income"] / 12.0).astype(np.float64)
         self.cashless = c["cashless"]
+        self.adult = c["age"] >= 18
         rng = stream(seed, "economy.init")
         self.savings = self.monthly * params.initial_savings_months * rng.exponential(1.0, society.n)
         self.instalment = np.where(c["has_loan"], self.monthly * params.instalment_share, 0.0)
@@ -84,10 +85,8 @@ class Economy:
         """
         if not len(due):
             return due
-        working = WORKING[state.sector[due]]
         unemployed = state.sector[due] == UNEMPLOYED
         income = self.monthly[due] * np.where(unemployed, self.p.unemployed_income, 1.0)
-        income *= np.where(working | ~unemployed, 1.0, 1.0)
         suspended = self.suspended_until[due] >= day
         income = np.where(suspended, income * (1.0 - self.cashless[due]), income)
         spend = self.monthly[due] * self.p.consumption_share
@@ -97,7 +96,8 @@ class Economy:
         ends = state.has_loan[due] & (rng.random(len(due)) < 1.0 / self.p.loan_months)
         state.has_loan[due[ends]] = False
         self.instalment[due[ends]] = 0.0
-        return due[self.savings[due] < self.p.min_balance]
+        # only adults hold accounts a bank watches (children share the household's)
+        return due[(self.savings[due] < self.p.min_balance) & self.adult[due]]
 
     def shortfall(self, cit: np.ndarray) -> np.ndarray:
         """Whether the account cannot cover the instalment (raises missed payments)."""

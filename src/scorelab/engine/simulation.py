@@ -38,6 +38,7 @@ from scorelab.tables import SECTOR_INDEX
 
 EVENT_NAMES = [e.name for e in CATALOGUE]
 NOTABLE = np.array([e.polarity != 0 and e.category != "attempt" for e in CATALOGUE])
+OFFENCE = np.array([e.polarity < 0 and e.category != "attempt" for e in CATALOGUE])
 
 
 @dataclass
@@ -147,7 +148,7 @@ def simulate(society: Society, cr: CompiledRegime, days: int, seed: int, folder:
         for rt in runtimes:
             rec = observe(events, rt.cs, day, seed, n, rt.next_record_id, network, c["age"])
             rt.next_record_id += len(rec)
-            keep = rt.cs.acted_on[rec.etype] | ~rec.true
+            keep = rt.cs.acted_on[rec.etype] | ~rec.true | OFFENCE[rec.etype]  # offences: missed_offence_share
             records.add(record_id=rec.record_id[keep], event_id=rec.event_id[keep], citizen=rec.citizen[keep],
                         actor=rec.actor[keep], event_type=rec.etype[keep], channel=rec.channel[keep],
                         scorer=rt.cs.index, day_event=rec.day_event[keep], day_recorded=rec.day_recorded[keep],
@@ -190,7 +191,7 @@ NEGATIVE_IDX = np.array([i for i, e in enumerate(CATALOGUE) if e.polarity < 0 an
 
 
 def _write_daily(folder: Path, result: RunResult, runtimes: list[ScorerRuntime]) -> None:
-    """daily.parquet: one row per day; cumulative counters become per-day counts."""
+    """daily.parquet: one row per day (ledger_rows is cumulative); event_counts.parquet per type."""
     days = len(result.daily)
     table = {k: [r.get(k, 0) for r in result.daily] for k in result.daily[0]} if days else {"day": []}
     pq.write_table(pa.table(table), folder / "daily.parquet")

@@ -88,6 +88,8 @@ def summarize(folder: Path) -> dict:
         tiers = cit.column("tier").to_numpy(zero_copy_only=False)
         names, k = np.unique(tiers.astype(str), return_counts=True)
         out["tier_share"] = {str(t): float(c / n) for t, c in zip(names, k, strict=True)}
+    cohort_n = _register_cohort(con, m, n)
+    out["ledger_cohort_citizens"] = cohort_n
     out.update(_ways_back(con, folder, days))
     base = folder.parent / m["baseline"] if m.get("baseline") else None
     base_ok = base is not None and (base / "manifest.json").exists()
@@ -142,7 +144,7 @@ def _harm_and_inequality(con, folder: Path, m: dict, cit, citizen_years: float, 
                                                       AND delta < 0) AS own
                               FROM {_q(folder, 'ledger.parquet')} GROUP BY 1) WHERE a > 0 AND own = 0""").fetchone()[0]
     out["network"] = dict(m.get("network", {}))
-    out["network"]["collateral_share"] = collateral / n
+    out["network"]["collateral_share"] = collateral / cohort_size(con)
     children = con.execute(
         f"SELECT count(*) FROM {_q(folder, 'measures.parquet')} WHERE kind = 'sanction' AND domain = 'education' "
         f"AND cause_citizen <> citizen").fetchone()[0]
@@ -179,9 +181,30 @@ def _behaviour_change(con, counts: dict, base: Path) -> dict:
             "expression_change": total(EXPRESSION)}
 
 
+def _register_cohort(con, m: dict, n: int) -> int:
+    """Ledger-based measures use the citizens whose ledger rows were kept (all, or a cohort)."""
+    import pyarrow as pa
+
+    from scorelab.streams import stream
+
+    led = m.get("ledger", {})
+    if led.get("policy") == "cohort":
+        keep = stream(int(m["seed"]), led.get("cohort_stream", "ledger.cohort")).random(n) < led["cohort_share"]
+        ids = np.flatnonzero(keep).astype(np.int32)
+    else:
+        ids = np.arange(n, dtype=np.int32)
+    con.register("cohort", pa.table({"citizen": ids}))
+    return len(ids)
+
+
+COHORT = "citizen IN (SELECT citizen FROM cohort)"
+
+
 def _ways_back(con, folder: Path, days: int) -> dict:
     """Issue 5: appeals, corrections and redemption (from the ledger, appeals and measures)."""
     ledger, appeals, measures = (_q(folder, f) for f in ("ledger.parquet", "appeals.parquet", "measures.parquet"))
+    appeals = f"(SELECT * FROM {appeals} WHERE {COHORT})"
+    measures = f"(SELECT * FROM {measures} WHERE {COHORT})"
     own = "channel NOT IN ('association', 'time') AND rule NOT LIKE '%:appeal:%'"
     penalising, false_penalising = con.execute(
         f"SELECT count(*), count(*) FILTER (WHERE NOT record_true) FROM {ledger} WHERE {own} AND delta < 0"
@@ -212,3 +235,7 @@ def _ways_back(con, folder: Path, days: int) -> dict:
         "redeemed_share": recovered / fell if fell else None,
         "wrongful_sanctions_uncorrected_share": uncorrected / wrongful if wrongful else None,
     }
+
+
+def cohort_size(con) -> int:
+    return int(con.execute("SELECT count(*) FROM cohort").fetchone()[0])

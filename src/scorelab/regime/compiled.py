@@ -8,7 +8,7 @@ import numpy as np
 
 from scorelab.behaviour.catalogue import CATALOGUE, CHANNEL_INDEX, EVENT_INDEX, N_EVENT_TYPES
 from scorelab.errors import ScorelabError
-from scorelab.regime.schema import DOMAINS, EFFECTS, Condition, Measure, Regime, Scorer
+from scorelab.regime.schema import DOMAINS, EFFECTS, Condition, Deterrence, Measure, Regime, Scorer
 from scorelab.tables import SECTOR_INDEX
 
 NO_RULE = -1
@@ -193,9 +193,9 @@ def compile_regime(regime: Regime, origin: str = "<regime>") -> CompiledRegime:
     p, pen, rew = _perceptions(regime, scorers)
     d = regime.deterrence
     lr = regime.learning
+    d = d or Deterrence.model_construct()  # no block: the schema's defaults, as documented
     return CompiledRegime(regime.name, scorers, labels.names, p, pen, rew,
-                          d.certainty_exponent if d else 1.0, d.severity_exponent if d else 0.5,
-                          d.reward_response if d else 0.0, lr.probability if lr else 0.0,
+                          d.certainty_exponent, d.severity_exponent, d.reward_response, lr.probability if lr else 0.0,
                           lr.belief_step if lr else 0.0, lr.max_belief if lr else 1.0)
 
 
@@ -351,9 +351,9 @@ def _perceptions(regime: Regime, scorers: list[CompiledScorer]) -> tuple[np.ndar
     not_seen = np.ones(E)
     penalty = np.zeros(E)
     reward = np.zeros(E)
-    d = regime.deterrence
-    scale = d.severity_scale if d else 100.0
-    list_weight = d.list_weight if d else 0.5
+    d = regime.deterrence or Deterrence.model_construct()
+    scale = d.severity_scale
+    list_weight = d.list_weight
     for s in scorers:
         miss_all = np.ones(E)
         for ch in s.channels:

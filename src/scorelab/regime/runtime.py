@@ -86,6 +86,7 @@ class ScorerRuntime:
         self.corrections_due: dict[int, list[Reversal]] = defaultdict(list)  # successful appeals
         self.expiries_due: dict[int, list[Reversal]] = defaultdict(list)     # expungement
         self.corrected: set[int] = set()  # record ids given back on appeal (not expunged again)
+        self.expunged: set[int] = set()   # record ids given back on expiry (not corrected again)
         # Record memory read by conditions: per such event type, how many live records a citizen
         # has (all, and true ones), so that expiry and correction can clear a bit of `seen`.
         self.horizon = 1 << 30  # the engine sets the run's length: nothing is scheduled beyond it
@@ -93,6 +94,7 @@ class ScorerRuntime:
                               for k in np.flatnonzero(cs.condition_types)}
         self.next_record_id = 0
         self.day = 0
+        self._calls = 0
         self.counters: dict[str, float] = defaultdict(float)
         self.list_size = np.zeros(L, np.int64)
         self.dismissed: list[np.ndarray] = []
@@ -123,8 +125,15 @@ class ScorerRuntime:
         for d in days:
             self.pending[int(d)].append(records.take(records.day_recorded == d))
 
+    def _rng(self, name: str, day: int, *keys: int):
+        """A stream per call: a step that runs twice a day (e.g. rules on landed records, then on
+        records whose remediation window ends) never reuses the same uniforms."""
+        self._calls += 1
+        return stream(self.seed, name, self.cs.index, day, self._calls, *keys)
+
     def process_day(self, day: int) -> None:
         self.day = day
+        self._calls = 0
         landed = RecordBatch.concat(self.pending.pop(day, []))
         self.counters["records"] += len(landed)
         self.counters["records_false"] += int((~landed.true).sum())
@@ -171,7 +180,7 @@ class ScorerRuntime:
         if windowed.any():
             w = scored.take(windowed)
             wr = rule[windowed]
-            rng = stream(self.seed, "regime.remediation", self.cs.index, day)
+            rng = self._rng("regime.remediation", day)
             remedied = rng.random(len(w)) < self.cs.remed_prob[wr]
             self.counters["remedied"] += int(remedied.sum())
             w = w.take(~remedied)
@@ -206,7 +215,7 @@ class ScorerRuntime:
         cs = self.cs
         neg = delta < 0
         if cs.appeal_probability > 0 and neg.any():
-            rng = stream(self.seed, "regime.record_appeal", cs.index, day)
+            rng = self._rng("regime.record_appeal", day)
             u_file, u_win = rng.random(len(r)), rng.random(len(r))
             filed = neg & (u_file < cs.appeal_probability)
             win = filed & (u_win < np.where(r.true, cs.appeal_success_true, cs.appeal_success_false))
@@ -239,10 +248,10 @@ class ScorerRuntime:
             if not appeal and len(it.rule) and it.rule[0] < 0:  # a memory item (see _remember)
                 self._forget(it)
                 continue
-            scored = np.ones(len(it.rule), bool)
-            if not appeal and self.corrected:
-                # a record already corrected on appeal has nothing left to give back
-                scored = ~np.fromiter((int(x) in self.corrected for x in it.record_id), bool, len(it.record_id))
+            # a record already given back (corrected, or expunged) has nothing left to give back
+            done = self.expunged if appeal else self.corrected
+            scored = ~np.fromiter((int(x) in done for x in it.record_id), bool, len(it.record_id)) if done \
+                else np.ones(len(it.rule), bool)
             if not scored.any():
                 continue
             c = it.citizen[scored]
@@ -256,8 +265,8 @@ class ScorerRuntime:
             self.counters[f"records_{key}"] += len(c)
             self.counters[f"false_records_{key}"] += int((~it.true[scored]).sum())
             self.counters[f"{key}_points"] += float(delta.sum())
+            (self.corrected if appeal else self.expunged).update(int(x) for x in it.record_id[scored])
             if appeal:
-                self.corrected.update(int(x) for x in it.record_id[scored])
                 self._forget(Reversal(c, it.delta[scored], it.rule[scored], it.record_id[scored],
                                       it.etype[scored], it.channel[scored], it.true[scored], it.landed[scored]))
                 self._leave_lists_joined_on(c, it.etype[scored], it.landed[scored], day)
@@ -426,7 +435,7 @@ class ScorerRuntime:
         if lst.after_days:
             self.exits_due[day + lst.after_days].append((li, cit, np.full(len(cit), day), 2))
         if lst.appeal_probability > 0:
-            rng = stream(self.seed, "regime.appeal", self.cs.index, li, day)
+            rng = self._rng("regime.appeal", day, li)
             appeal = rng.random(len(cit)) < lst.appeal_probability
             p = np.where(wrongful, lst.appeal_success_false, lst.appeal_success_true)
             win = appeal & (rng.random(len(cit)) < p)
@@ -441,8 +450,9 @@ class ScorerRuntime:
             if m.on_list_entry == li:
                 self._entry_measure(m, cit, day, wrongful)
         if self.cs.avoid_lists[li]:
+            self._calls += 1
             target, contact = self.network.avoid(cit, self.cs.avoid_probability, self.seed,
-                                                 self.cs.index * 64 + li, day)
+                                                 (self.cs.index * 64 + li) * 1024 + self._calls, day)
             self.sinks.ties.add(day=day, citizen=target, contact=contact, scorer=self.cs.index,
                                 list=self.list_code_base + li)
             self.counters["ties_cut"] += len(target)
@@ -503,7 +513,7 @@ class ScorerRuntime:
             cause = actor.astype(np.int32)
         if m.sectors.any():
             holds &= m.sectors[np.maximum(sector_target, 0)] & (sector_target >= 0)
-        rng = stream(self.seed, "regime.gate", self.cs.index, m.code, day)
+        rng = self._rng("regime.gate", day, m.code)
         hit = holds & (rng.random(len(actor)) < m.probability)
         if hit.any():
             self._measure_rows(m, actor[hit], day, wrongful=~truthful[hit], cause=cause[hit],
@@ -511,7 +521,7 @@ class ScorerRuntime:
         return hit
 
     def _entry_measure(self, m: CompiledMeasure, cit: np.ndarray, day: int, wrongful: np.ndarray) -> None:
-        rng = stream(self.seed, "regime.entry_measure", self.cs.index, m.code, day)
+        rng = self._rng("regime.entry_measure", day, m.code)
         hit = rng.random(len(cit)) < m.probability
         if hit.any():
             self._measure_rows(m, cit[hit], day, wrongful=wrongful[hit], cause=cit[hit].astype(np.int32), etype=-1)
@@ -544,7 +554,7 @@ class ScorerRuntime:
                 continue
             cit = r.citizen[sel]
             holds = self.condition(m, cit) if m.has_condition else np.ones(len(sel), bool)
-            rng = stream(self.seed, "regime.record_measure", self.cs.index, m.code, day)
+            rng = self._rng("regime.record_measure", day, m.code)
             hit = holds & (rng.random(len(sel)) < m.probability)
             if not hit.any():
                 continue
@@ -561,9 +571,7 @@ class ScorerRuntime:
             return 0.0
         if m.effect == "price":
             return -(m.price_factor - 1.0) * float(self.prices[etype])
-        if m.effect == "waive_deposit":
-            return float(self.prices[etype])
-        return 0.0
+        return 0.0  # refusals, waived (refundable) deposits and priority move no money
 
     def take_day(self) -> tuple[list, list, list]:
         """Hand the day's money effects, suspensions and sanctioned citizens to the engine."""

@@ -16,6 +16,7 @@ from scorelab.behaviour.catalogue import CATALOGUE, CHANNELS, EVENT_INDEX
 
 EVENT_NAMES = tuple(e.name for e in CATALOGUE)
 ATTEMPT_NAMES = tuple(e.name for e in CATALOGUE if e.category == "attempt")
+CONSUMPTION = tuple(e.name for e in CATALOGUE if e.category == "consumption")
 LIST_KINDS = ("red", "black", "white", "gray", "watch", "no_fly")
 DOMAINS = ("travel", "finance", "insurance", "venues", "education", "employment", "payments",
            "housing", "utilities", "other")
@@ -234,6 +235,8 @@ class Measure(Sourced):
             raise ValueError("a measure with a `gate` needs `when`")
         if self.gate is None and (self.who != "self" or self.sectors):
             raise ValueError("`who: household` and `sectors` apply only to measures with a `gate`")
+        if self.effect in ("advice", "coupon") and self.on_record is None:
+            raise ValueError("`advice` and `coupon` answer a record: give `on_record`")
         if self.on_list_entry is not None and self.when is not None:
             raise ValueError("a measure `on_list_entry` applies to everyone joining the list; drop `when`")
         return self
@@ -363,6 +366,12 @@ def _check_regime(r: Regime) -> None:
             _check_sourced(r, c, f"{where}.channels.{ch}")
             for e in c.observes or ():
                 _check_event(e, f"{where}.channels.{ch}.observes")
+        for kind, items in (("rules", s.rules), ("sanctions, rewards and responses",
+                                                  (*s.sanctions, *s.rewards, *s.responses))):
+            names_seen = [x.name for x in items]
+            dup = sorted({x for x in names_seen if names_seen.count(x) > 1})
+            if dup:
+                raise ValueError(f"{where}: names of {kind} must be unique (repeated: {', '.join(dup)})")
         for ri, rule in enumerate(s.rules):
             _check_sourced(r, rule, f"{where}.rules[{ri}]")
             _check_event(rule.event, f"{where}.rules[{ri}].event")
@@ -395,6 +404,10 @@ def _check_regime(r: Regime) -> None:
                     _check_in(m.on_list_entry, list_names, f"{w}.on_list_entry", "list")
                 if m.on_record is not None:
                     _check_event(m.on_record, f"{w}.on_record")
+                    if m.effect in ("advice", "coupon") and CATALOGUE[EVENT_INDEX[m.on_record]].category != \
+                            "consumption":
+                        raise ValueError(f"{w}.on_record: advice and coupons change purchase habits only "
+                                         f"(allowed: {', '.join(CONSUMPTION)})")
                 for sec in m.sectors:
                     _check_in(sec, SECTOR_NAMES, f"{w}.sectors", "sector")
         if s.association:

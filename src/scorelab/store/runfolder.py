@@ -49,7 +49,8 @@ def partial_folder(runs_dir: Path, run_id: str) -> Iterator[Path]:
 
 
 def write_manifest(folder: Path, manifest: dict) -> None:
-    """The manifest is written last: its presence marks the tables as complete."""
+    """The manifest follows the tables (summary.json may follow it); the folder's rename is what
+    publishes a run, and no reader lists a folder without a manifest."""
     tmp = folder / (MANIFEST + ".tmp")
     tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True, default=str))
     os.replace(tmp, folder / MANIFEST)
