@@ -38,7 +38,7 @@ t1 = time.perf_counter()
 folder = api.run(regime, days=days, seed=seed, baseline=None, out=out, society=soc)
 t2 = time.perf_counter()
 m = api.describe_run(folder)
-print(json.dumps({"society_s": t1 - t0, "run_s": t2 - t1, "total_s": t2 - t0, "loop_s": m["wall_seconds"],
+print("RESULT " + json.dumps({"society_s": t1 - t0, "run_s": t2 - t1, "total_s": t2 - t0, "loop_s": m["wall_seconds"],
                   "ledger_rows": m["rows"]["ledger"], "ledger_policy": m["ledger"]["policy"]}))
 """
 
@@ -51,7 +51,8 @@ def run_case(regime: str, citizens: int, days: int, seed: int) -> dict:
         if proc.returncode != 0:
             raise SystemExit(proc.stderr)
         peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-        result = json.loads(proc.stdout.strip().splitlines()[-1])
+        line = [x for x in proc.stdout.splitlines() if x.startswith("RESULT ")][-1]
+        result = json.loads(line[len("RESULT "):])
     result.update(regime=regime, citizens=citizens, days=days, seed=seed,
                   peak_rss_gb=max(peak_kb, before) / 1024 / 1024,
                   agent_days_per_s=citizens * days / result["total_s"])

@@ -166,6 +166,10 @@ def _write_citizens(folder: Path, soc: Society, res: RunResult) -> None:
             table[f"tier{suffix}"] = tier_names[rt.tier]
         if i == 0:
             table["days_bottom_tier"] = rt.days_in_bottom_tier(res.days)
+            table["first_below_day"] = rt.first_below
+            table["redeemed_day"] = rt.redeemed_day
+            table["penalised_own"] = rt.penalised_own
+            table["penalised_by_association"] = rt.penalised_assoc
         for li, lst in enumerate(rt.cs.lists):
             key = f"{rt.cs.name}:{lst.name}" if multi else lst.name
             table[f"on:{key}"] = rt.member[li]

@@ -90,7 +90,9 @@ def summarize(folder: Path) -> dict:
         out["tier_share"] = {str(t): float(c / n) for t, c in zip(names, k, strict=True)}
     cohort_n = _register_cohort(con, m, n)
     out["ledger_cohort_citizens"] = cohort_n
-    out.update(_ways_back(con, folder, days))
+    fb = cit.column("first_below_day").to_numpy() if "first_below_day" in cit.column_names else None
+    rd = cit.column("redeemed_day").to_numpy() if "redeemed_day" in cit.column_names else None
+    out.update(_ways_back(con, folder, days, fb, rd))
     base = folder.parent / m["baseline"] if m.get("baseline") else None
     base_ok = base is not None and (base / "manifest.json").exists()
     out.update(_harm_and_inequality(con, folder, m, cit, citizen_years, base if base_ok else None))
@@ -137,14 +139,12 @@ def _harm_and_inequality(con, folder: Path, m: dict, cit, citizen_years: float, 
     trapped = np.maximum(listed_days, bottom) >= TRAP_DAYS
     out["poverty_trap_share"] = float(trapped.mean())
     out["poverty_trap_days"] = TRAP_DAYS
-    collateral = con.execute(f"""
-        SELECT count(*) FROM (SELECT citizen,
-                                     count(*) FILTER (WHERE channel = 'association' AND delta < 0) AS a,
-                                     count(*) FILTER (WHERE channel NOT IN ('association', 'time')
-                                                      AND delta < 0) AS own
-                              FROM {_q(folder, 'ledger.parquet')} GROUP BY 1) WHERE a > 0 AND own = 0""").fetchone()[0]
     out["network"] = dict(m.get("network", {}))
-    out["network"]["collateral_share"] = collateral / cohort_size(con)
+    if "penalised_by_association" in cit.column_names:
+        collateral = cit.column("penalised_by_association").to_numpy() & ~cit.column("penalised_own").to_numpy()
+        out["network"]["collateral_share"] = float(collateral.mean())
+    else:
+        out["network"]["collateral_share"] = None
     children = con.execute(
         f"SELECT count(*) FROM {_q(folder, 'measures.parquet')} WHERE kind = 'sanction' AND domain = 'education' "
         f"AND cause_citizen <> citizen").fetchone()[0]
@@ -200,7 +200,7 @@ def _register_cohort(con, m: dict, n: int) -> int:
 COHORT = "citizen IN (SELECT citizen FROM cohort)"
 
 
-def _ways_back(con, folder: Path, days: int) -> dict:
+def _ways_back(con, folder: Path, days: int, first_below=None, redeemed_day=None) -> dict:
     """Issue 5: appeals, corrections and redemption (from the ledger, appeals and measures)."""
     ledger, appeals, measures = (_q(folder, f) for f in ("ledger.parquet", "appeals.parquet", "measures.parquet"))
     appeals = f"(SELECT * FROM {appeals} WHERE {COHORT})"
@@ -218,14 +218,13 @@ def _ways_back(con, folder: Path, days: int) -> dict:
         f"SELECT count(*), count(*) FILTER (WHERE c.citizen IS NULL) FROM {measures} m LEFT JOIN "
         f"(SELECT DISTINCT citizen FROM {appeals} WHERE kind = 'record' AND success AND day_decided < {days}) c "
         f"ON m.cause_citizen = c.citizen WHERE m.kind = 'sanction' AND m.wrongful").fetchone()
-    fell, recovered, mean_days = con.execute(f"""
-        WITH d AS (SELECT citizen, day, sum(delta) AS dd FROM {ledger} GROUP BY 1, 2),
-             c AS (SELECT citizen, day, sum(dd) OVER (PARTITION BY citizen ORDER BY day) AS cum FROM d),
-             f AS (SELECT citizen, min(day) AS first_below FROM c WHERE cum < -1 GROUP BY 1),
-             r AS (SELECT c.citizen, min(c.day) AS back FROM c JOIN f USING (citizen)
-                   WHERE c.day > f.first_below AND c.cum >= -1 GROUP BY 1)
-        SELECT (SELECT count(*) FROM f), count(r.back), avg(r.back - f.first_below)
-        FROM f LEFT JOIN r USING (citizen)""").fetchone()
+    fell = recovered = 0
+    mean_days = None
+    if first_below is not None:
+        down = first_below >= 0
+        up = down & (redeemed_day >= 0)
+        fell, recovered = int(down.sum()), int(up.sum())
+        mean_days = float((redeemed_day[up] - first_below[up]).mean()) if recovered else None
     return {
         "appeal_rate": filed / penalising if penalising else None,
         "correction_rate": corrected_false / false_penalising if false_penalising else None,
@@ -235,7 +234,3 @@ def _ways_back(con, folder: Path, days: int) -> dict:
         "redeemed_share": recovered / fell if fell else None,
         "wrongful_sanctions_uncorrected_share": uncorrected / wrongful if wrongful else None,
     }
-
-
-def cohort_size(con) -> int:
-    return int(con.execute("SELECT count(*) FROM cohort").fetchone()[0])

@@ -108,6 +108,11 @@ class ScorerRuntime:
         self.bottom_since = np.where(self.tier == k - 1, 0, -1).astype(np.int32) if len(cs.tier_names) > 1 \
             else np.full(n, -1, np.int32)
         self.bottom_days = np.zeros(n, np.int32)
+        # redemption (issue 5) and collateral harm (issue 4), tracked for the citizens touched
+        self.first_below = np.full(n, -1, np.int32)   # first day more than a point under the start
+        self.redeemed_day = np.full(n, -1, np.int32)  # first day back within a point after that
+        self.penalised_own = np.zeros(n, bool)
+        self.penalised_assoc = np.zeros(n, bool)
         # initial tier-based lists (e.g. everyone starts in a middle tier)
         self._update_tiers(np.arange(n), day=0)
 
@@ -203,6 +208,7 @@ class ScorerRuntime:
         self.sinks.ledger.add(citizen=r.citizen, day=day, scorer=cs.index, rule=cs.rule_codes[rule], delta=delta,
                               channel=r.channel, record_id=r.record_id, record_true=r.true, source_citizen=-1)
         self.counters["points"] += float(delta.sum())
+        self.penalised_own[r.citizen[delta < 0]] = True
         self._appeal_or_expire(r, delta, rule, day)
         touched = [r.citizen.astype(np.int64)]
         spill = (delta < 0) & (-delta >= cs.assoc_min_points) & cs.associate[rule]
@@ -336,6 +342,7 @@ class ScorerRuntime:
                               channel=ASSOCIATION, record_id=r.record_id[o], record_true=r.true[o],
                               source_citizen=r.citizen[o])
         self.counters["association_points"] += float(applied.sum())
+        self.penalised_assoc[t[applied < 0]] = True
         return t.astype(np.int64)
 
     def _redeem(self, day: int) -> np.ndarray:
@@ -359,6 +366,11 @@ class ScorerRuntime:
     # ------------------------------------------------------------------ tiers and lists
     def _update_tiers(self, idx: np.ndarray, day: int) -> None:
         cs = self.cs
+        below = self.score[idx] < cs.initial - 1.0
+        fell = idx[below & (self.first_below[idx] < 0)]
+        self.first_below[fell] = day
+        back = idx[~below & (self.first_below[idx] >= 0) & (self.redeemed_day[idx] < 0)]
+        self.redeemed_day[back] = day
         old = self.tier[idx]
         new = cs.tier_of(self.score[idx])
         self.tier[idx] = new

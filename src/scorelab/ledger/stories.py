@@ -1,0 +1,176 @@
+"""Illustrative citizens: the people behind a run's numbers, each with a full explanation.
+
+Aggregates hide who is hurt and how. Each criterion below picks the citizen who shows it most
+clearly (ties go to the lowest id, so the choice is deterministic) and explains them with
+scorelab.ledger.explain. A criterion no citizen meets is kept in the list with `citizen: None`
+and a note saying so, rather than silently dropped.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from scorelab.ledger.explain import RegimeInfo, _rows, _sql_path, explain, regime_info
+from scorelab.store.runfolder import read_manifest
+
+TRAP_DAYS = 365
+EPS = 1e-9  # points: float noise in summed deltas (redemption only approaches the initial score)
+
+CRITERIA = {
+    "false_records": "sanctioned most on false records (sanctions that rested on false records)",
+    "association_only": "penalised by association only (S1-M7): points lost for others' records, none for own",
+    "redeemed": "redeemed: fell below the initial score and climbed back to it, or left a punitive list "
+                "by tier recovery or appeal",
+    "poverty_trap": f"caught in a poverty trap: on a punitive list or in the bottom tier for {TRAP_DAYS}+ days "
+                    "(or the longest if no one reaches that)",
+    "most_rewarded": "most rewarded (reward measures received)",
+}
+
+
+def stories(folder: Path) -> list[dict]:
+    """One entry per criterion: criterion, description, citizen, value, why, explanation (or a note)."""
+    folder = Path(folder)
+    manifest = read_manifest(folder)
+    info = regime_info(folder)
+    days = int(manifest.get("days", 0))
+    f = {name: _sql_path(folder / f"{name}.parquet") for name in ("ledger", "list_events", "measures")}
+    con = duckdb.connect()
+    try:
+        picks = {
+            "false_records": _false_records(con, f),
+            "association_only": _association_only(con, f),
+            "redeemed": _redeemed(con, f, info),
+            "poverty_trap": _poverty_trap(con, f, info, days),
+            "most_rewarded": _most_rewarded(con, f),
+        }
+    finally:
+        con.close()
+    out = []
+    for key, pick in picks.items():
+        entry = {"criterion": key, "description": CRITERIA[key]}
+        if pick is None:
+            entry.update(citizen=None, value=None, explanation=None,
+                         note="no citizen in this run meets this criterion; skipped")
+        else:
+            citizen, value, why = pick
+            entry.update(citizen=citizen, value=value, why=why, explanation=explain(folder, citizen))
+        out.append(entry)
+    return out
+
+
+def _first(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = None) -> dict | None:
+    rows = _rows(con, sql, params)
+    return rows[0] if rows else None
+
+
+def _false_records(con, f) -> tuple[int, object, str] | None:
+    r = _first(con, f"select citizen, count(*) as n from {f['measures']} where kind = 'sanction' and wrongful "
+                    "group by citizen order by n desc, citizen limit 1")
+    if r is None:
+        return None
+    return r["citizen"], r["n"], f"{r['n']} sanction(s) that rested on false records"
+
+
+def _association_only(con, f) -> tuple[int, object, str] | None:
+    r = _first(con, f"""
+        select citizen, sum(delta) filter (where channel = 'association') as assoc,
+               count(*) filter (where channel = 'association' and delta < 0) as n
+        from {f['ledger']} group by citizen
+        having count(*) filter (where channel = 'association' and delta < 0) > 0
+           and count(*) filter (where channel not in ('association', 'time') and delta < 0) = 0
+        order by assoc, citizen limit 1""")
+    if r is None:
+        return None
+    why = f"lost {-r['assoc']:.2f} points in {r['n']} association penalties, none for records of their own"
+    return r["citizen"], r["assoc"], why
+
+
+def _redeemed(con, f, info: RegimeInfo) -> tuple[int, object, str] | None:
+    """Net score (sum of deltas per scorer, so 'below initial' is net < 0) dipped and came back to >= 0."""
+    score = _first(con, f"""
+        with d as (select citizen, scorer, day, sum(delta) as d from {f['ledger']} group by all),
+        r as (select *, sum(d) over w as net from d
+              window w as (partition by citizen, scorer order by day rows between unbounded preceding and current row)),
+        m as (select *, min(net) over w as low from r
+              window w as (partition by citizen, scorer order by day rows between unbounded preceding and current row))
+        select citizen, min(low) as depth, first(day order by low, day) as day
+        from m where low < -{EPS} and net >= -{EPS}
+        group by citizen order by depth, citizen limit 1""")
+    if score is not None:
+        return (score["citizen"], score["depth"],
+                f"fell {-score['depth']:.2f} points below the initial score and was back at it by day {score['day']}")
+    punitive = info.punitive_lists()
+    if not punitive:
+        return None
+    r = _first(con, f"""select citizen, day, list, reason from {f['list_events']}
+                        where action = 'exit' and reason in ('appeal', 'recovery') and list in $lists
+                        order by reason = 'recovery', day, citizen limit 1""", {"lists": punitive})
+    if r is None:
+        return None
+    return r["citizen"], r["reason"], f"left list {r['list']} by {r['reason']} on day {r['day']}"
+
+
+def _poverty_trap(con, f, info: RegimeInfo, days: int) -> tuple[int, object, str] | None:
+    """Days on a punitive list or in the bottom tier, as a union of intervals per citizen."""
+    spans: dict[int, list[tuple[int, int]]] = {}
+    punitive = info.punitive_lists()
+    if punitive:
+        rows = _rows(con, f"""select citizen, list, day, action from {f['list_events']} where list in $lists
+                              order by citizen, list, day, action = 'enter'""", {"lists": punitive})
+        open_at: dict[tuple[int, str], int] = {}
+        for r in rows:
+            key = (r["citizen"], r["list"])
+            if r["action"] == "enter":
+                open_at.setdefault(key, r["day"])
+            elif key in open_at:
+                spans.setdefault(r["citizen"], []).append((open_at.pop(key), r["day"]))
+        for (citizen, _), start in open_at.items():
+            spans.setdefault(citizen, []).append((start, days))
+    for name, s in info.scorers.items():
+        if len(s.tier_names) < 2:
+            continue
+        bottom_below = float(s.compiled.tier_mins_ascending[1])  # the second-lowest tier's minimum
+        rows = _rows(con, f"""
+            with d as (select citizen, day, sum(delta) as d from {f['ledger']} where scorer = $s group by all),
+            r as (select citizen, day, sum(d) over w as net, lead(day, 1, $days) over w2 as next_day from d
+                  window w as (partition by citizen order by day rows between unbounded preceding and current row),
+                         w2 as (partition by citizen order by day))
+            select citizen, day, next_day from r where $initial + net < $below""",
+                     {"s": name, "days": days, "initial": s.initial, "below": bottom_below})
+        for r in rows:
+            spans.setdefault(r["citizen"], []).append((r["day"], r["next_day"]))
+    if not spans:
+        return None
+    lengths = {c: _union_length(v) for c, v in spans.items()}
+    length = max(lengths.values())
+    if length <= 0:
+        return None
+    tied = sorted(c for c, v in lengths.items() if v == length)
+    sanctions = {r["citizen"]: r["n"] for r in _rows(
+        con, f"select citizen, count(*) as n from {f['measures']} where kind = 'sanction' and citizen in $tied "
+             "group by citizen", {"tied": tied[:10_000]})}
+    citizen = min(tied, key=lambda c: (-sanctions.get(c, 0), c))  # among equals, the most sanctioned
+    reached = f"at least {TRAP_DAYS}" if length >= TRAP_DAYS else f"the longest in this run; no one reached {TRAP_DAYS}"
+    return citizen, length, f"{length} days on a punitive list or in the bottom tier ({reached})"
+
+
+def _union_length(spans: list[tuple[int, int]]) -> int:
+    total, end = 0, None
+    for a, b in sorted(spans):
+        if end is None or a > end:
+            total += b - a
+            end = b
+        elif b > end:
+            total += b - end
+            end = b
+    return total
+
+
+def _most_rewarded(con, f) -> tuple[int, object, str] | None:
+    r = _first(con, f"select citizen, count(*) as n from {f['measures']} where kind = 'reward' "
+                    "group by citizen order by n desc, citizen limit 1")
+    if r is None:
+        return None
+    return r["citizen"], r["n"], f"{r['n']} reward(s)"
