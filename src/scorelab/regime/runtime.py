@@ -309,7 +309,12 @@ class ScorerRuntime:
                             false_flag.astype(np.bool_), self.false_delta)
 
     def _associate(self, r: RecordBatch, delta: np.ndarray, rule: np.ndarray, day: int) -> np.ndarray:
-        """S1-M7: household members and contacts (share^hop) inherit part of a penalty."""
+        """S1-M7: household members and contacts inherit part of a penalty, once each.
+
+        Contacts are reached breadth first: a citizen h ties away from the offender inherits
+        share^h (the shortest path, not every walk), and one who is both household member
+        and contact inherits the larger share. The offender inherits nothing.
+        """
         cs = self.cs
         origins, targets, shares = [], [], []
         if cs.household_share > 0:
@@ -319,22 +324,35 @@ class ScorerRuntime:
             targets.append(t[keep])
             shares.append(np.full(int(keep.sum()), cs.household_share))
         if cs.contact_share > 0:
+            n = np.int64(self.n)
+            seen = r.citizen.astype(np.int64) + np.arange(len(r), dtype=np.int64) * n  # (origin, citizen) keys
             frontier_o = np.arange(len(r), dtype=np.int64)
             frontier_t = r.citizen.astype(np.int64)
             for hop in range(1, cs.hops + 1):
                 o, t = self.network.neighbours(frontier_t)
                 o = frontier_o[o]
-                keep = t != r.citizen[o]
-                origins.append(o[keep])
-                targets.append(t[keep])
-                shares.append(np.full(int(keep.sum()), cs.contact_share ** hop))
+                key = o * n + t
+                key, first = np.unique(key, return_index=True)
+                fresh = ~np.isin(key, seen, assume_unique=False)
+                o, t = o[first[fresh]], t[first[fresh]]
+                seen = np.concatenate([seen, key[fresh]])
+                origins.append(o)
+                targets.append(t)
+                shares.append(np.full(len(t), cs.contact_share ** hop))
                 frontier_o, frontier_t = o, t.astype(np.int64)
         if not origins:
             return np.empty(0, np.int64)
         o = np.concatenate(origins)
         t = np.concatenate(targets).astype(np.int32)
+        share = np.concatenate(shares)
         if not len(t):
             return np.empty(0, np.int64)
+        # one row per (offender's record, citizen): the largest share wins
+        order = np.lexsort((-share, t, o))
+        o, t, share = o[order], t[order], share[order]
+        first = np.ones(len(t), bool)
+        first[1:] = (o[1:] != o[:-1]) | (t[1:] != t[:-1])
+        o, t, shares = o[first], t[first], [share[first]]
         d = delta[o] * np.concatenate(shares)
         none = np.full(len(t), -1, np.int64)
         applied = self._apply(t, d, none, np.zeros(len(t)), np.ones(len(t), np.int64), day, ~r.true[o])
