@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install install-test demo test bench lint clean
+.PHONY: install install-test browser demo test bench lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,10 +20,18 @@ install-test: $(BIN)/python
 demo: install
 	$(BIN)/scorelab run unified --citizens 100000 --days 365 --seed 1 --out runs
 
+# Debian's chromium for the dashboard's browser tests (Playwright drives it; no browser download).
+# Installed with apt-get when running as root (as CI does); elsewhere the browser tests skip.
+browser:
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else echo "chromium not installed and not root: the browser tests will be skipped"; fi
+
 lint: install-test
 	$(BIN)/ruff check src tests benchmarks
 
-test: install-test lint
+test: install-test browser lint
 	$(BIN)/python -m pytest
 
 bench: install
