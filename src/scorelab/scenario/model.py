@@ -79,6 +79,7 @@ class Expectation(_Strict):
     association_from: list[int] | None = Field(None, description="citizens whose penalties reached this one")
     sanctions: dict[str, int] | None = Field(None, description="count by measure label, e.g. state:flight_ban")
     rewards: dict[str, int] | None = None
+    responses: dict[str, int] | None = Field(None, description="count by measure label, e.g. state:health_advice")
     wrongful_sanctions: int | None = None
     appeals_won: int | None = None
 

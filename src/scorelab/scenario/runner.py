@@ -270,7 +270,7 @@ def _check(x, res, t, cr) -> list[Check]:
         add("association_from", sorted(x.association_from), src, src == sorted(x.association_from))
     ms = t["measures"]
     ms_c = ms[ms.citizen == c]
-    for kind, wanted in (("sanction", x.sanctions), ("reward", x.rewards)):
+    for kind, wanted in (("sanction", x.sanctions), ("reward", x.rewards), ("response", x.responses)):
         if wanted is None:
             continue
         for name, k in wanted.items():
