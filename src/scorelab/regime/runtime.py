@@ -152,10 +152,12 @@ class ScorerRuntime:
         touched.append(self._due_remedies(day))
         touched.append(self._reverse(self.corrections_due.pop(day, []), day, appeal=True))
         touched.append(self._reverse(self.expiries_due.pop(day, []), day, appeal=False))
-        touched.append(self._redeem(day))
         t = _distinct(np.concatenate(touched), self.n)
-        if len(t):
+        if len(t):  # tiers and lists see the day's penalties before any redemption softens them
             self._update_tiers(t, day)
+        redeemed = self._redeem(day)
+        if len(redeemed):
+            self._update_tiers(redeemed, day)
         self._timed_exits(day)
 
     def _remember(self, r: RecordBatch) -> None:

@@ -54,9 +54,11 @@ def observe(events: EventBatch, scorer, day: int, seed: int, n_citizens: int,
         delay[mine] = ch.delay
         if ch.misattribution > 0 and mine.any() and n_citizens > 1:  # nobody else to mistake them for
             rng = stream(seed, "surveillance.misattribution", scorer.index, ch.index, day)
-            wrong = mine & (rng.random(len(rec)) < ch.misattribution)
-            others = rng.integers(0, n_citizens - 1, int(wrong.sum()))
+            wrong = np.flatnonzero(mine & (rng.random(len(rec)) < ch.misattribution))
+            others = rng.integers(0, n_citizens - 1, len(wrong))
             others += others >= attributed[wrong]  # never the actor themself
+            if age is not None:
+                others = _old_enough(others, rec.etype[wrong], age, rng, exclude=attributed[wrong])
             attributed[wrong] = others
             true[wrong] = False
     batches.append(RecordBatch(np.empty(0, np.int64), rec.event_id, attributed.astype(np.int32),
@@ -64,19 +66,22 @@ def observe(events: EventBatch, scorer, day: int, seed: int, n_citizens: int,
                                np.full(len(rec), day, np.int16), (day + delay).astype(np.int16), true))
     for ch in scorer.channels:
         if ch.invented_per_million > 0:
-            batches.append(_invented(ch, scorer, day, seed, n_citizens))
+            batches.append(_invented(ch, scorer, day, seed, n_citizens, age))
     out = RecordBatch.concat(batches)
     out.record_id = np.arange(next_record_id, next_record_id + len(out), dtype=np.int64)
     return out
 
 
-def _invented(ch, scorer, day: int, seed: int, n: int) -> RecordBatch:
-    """Reports of misconduct that never happened, on random citizens."""
+def _invented(ch, scorer, day: int, seed: int, n: int, age: np.ndarray | None) -> RecordBatch:
+    """Reports of misconduct that never happened, on random citizens old enough for the act."""
     rng = stream(seed, "surveillance.invented", scorer.index, ch.index, day)
     types = np.flatnonzero(ch.observes & NEGATIVE & scorer.acted_on)
     k = rng.poisson(ch.invented_per_million * n / 1e6) if len(types) else 0
     etype = types[rng.integers(0, max(len(types), 1), k)].astype(np.int16)
-    citizen = rng.integers(0, n, k).astype(np.int32)
+    citizen = rng.integers(0, n, k)
+    if age is not None:
+        citizen = _old_enough(citizen, etype, age, rng)
+    citizen = citizen.astype(np.int32)
     return RecordBatch(np.empty(0, np.int64), np.full(k, -1, np.int64), citizen, np.full(k, -1, np.int32),
                        etype, np.full(k, ch.index, np.int8), np.full(k, day, np.int16),
                        np.full(k, day + ch.delay, np.int16), np.zeros(k, bool))
@@ -89,3 +94,26 @@ def _pile_on(ch, actors: np.ndarray, network, age: np.ndarray, seed: int, scorer
     joins = u < ch.crowd_participation(age[contact])
     reports = np.bincount(origin[joins], minlength=len(actors))
     return reports >= ch.crowd_threshold
+
+
+MIN_AGE = np.array([e.min_age for e in CATALOGUE])
+MAX_AGE = np.array([e.max_age for e in CATALOGUE])
+
+
+def _old_enough(cit: np.ndarray, etype: np.ndarray, age: np.ndarray, rng: np.random.Generator,
+                exclude: np.ndarray | None = None, rounds: int = 20) -> np.ndarray:
+    """Redraw wrongly chosen citizens until their age fits the act (no drunk driving at six).
+
+    Rejection sampling over the whole population; after `rounds` the last draw stands (only
+    possible in tiny hand-made societies with nobody of the right age).
+    """
+    cit = cit.copy()
+    for _ in range(rounds):
+        a = age[cit]
+        bad = (a < MIN_AGE[etype]) | (a > MAX_AGE[etype])
+        if exclude is not None:
+            bad |= cit == exclude
+        if not bad.any():
+            break
+        cit[bad] = rng.integers(0, len(age), int(bad.sum()))
+    return cit
