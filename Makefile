@@ -38,4 +38,4 @@ bench: install
 	$(BIN)/python benchmarks/bench_engine.py
 
 clean:
-	rm -rf $(VENV) runs .pytest_cache build src/*.egg-info
+	rm -rf $(VENV) runs .pytest_cache build src/*.egg-info test-output

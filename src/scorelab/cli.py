@@ -300,6 +300,39 @@ def describe(regime: str = typer.Argument(..., help="a preset name (see `scorela
     out_console.print(f"regime card written to {out}", markup=False, highlight=False)
 
 
+@app.command()
+@friendly
+def report(run_: str = typer.Argument(..., metavar="RUN", help="run id or run folder"),
+           vs: list[str] | None = typer.Option(None, "--vs", help="another run to show on the same axes (repeatable)"),
+           out: Path = typer.Option(Path("report.html"), "--out", "-o", help="the HTML file to write"),
+           runs_dir: Path = typer.Option(Path("runs"), "--runs", help=RUNS_HELP),
+           no_stories: bool = typer.Option(False, "--no-stories", help="leave out the citizen stories (faster)"),
+           ) -> None:
+    """Write one self-contained HTML report of a run (and of --vs runs side by side); it works offline."""
+    from scorelab.report import write_report
+
+    path = write_report(run_, out, vs=vs or [], runs_dir=runs_dir, stories=not no_stories)
+    out_console.print(f"report written to {path} ({path.stat().st_size / 1e6:.1f} MB)", markup=False, highlight=False)
+
+
+@app.command()
+@friendly
+def serve(runs_dir: Path = typer.Option(Path("runs"), "--runs", help=RUNS_HELP),
+          port: int = typer.Option(8000, "--port", help="port to listen on"),
+          host: str = typer.Option("127.0.0.1", "--host", help="address to bind (loopback unless you mean it)"),
+          ) -> None:
+    """Serve the dashboard: runs, reports, comparisons, new runs with live progress, citizens, table downloads."""
+    from scorelab.server import LOOPBACK
+    from scorelab.server import serve as _serve
+
+    if host not in LOOPBACK:
+        err_console.print(f"warning: binding {host}: anyone who can reach it can start runs and read every table",
+                          markup=False, highlight=False)
+    out_console.print(f"scorelab dashboard on http://{host}:{port}/ (runs in {runs_dir}); Ctrl-C stops it",
+                      markup=False, highlight=False)
+    _serve(runs_dir, host=host, port=port)
+
+
 def main() -> None:
     app()
 

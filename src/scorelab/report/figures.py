@@ -48,8 +48,7 @@ DESCRIPTION = {e.name: e.description for e in CATALOGUE}
 # a small explicit template: plotly's default template adds ~8 KB of JSON to every figure
 _LAYOUT = dict(
     template="none", font=dict(family="system-ui, sans-serif", size=12), paper_bgcolor="white",
-    plot_bgcolor="white", margin=dict(l=60, r=20, t=50, b=50), hovermode="closest",
-    legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0),
+    plot_bgcolor="white", margin=dict(l=60, r=20, t=80, b=50), hovermode="closest",
 )
 _AXIS = dict(showgrid=True, gridcolor="#e5e5e5", zeroline=False, linecolor="#999", showline=True, automargin=True)
 
@@ -304,15 +303,13 @@ def score_history(rd: RunData) -> ScoreHistory | None:
 
 # ============================================================================ helpers
 def _fig(title: str, height: int = 420, **layout) -> go.Figure:
-    fig = go.Figure()
-    fig.update_layout(title=dict(text=title, x=0, xanchor="left"), height=height, **_LAYOUT, **layout)
-    fig.update_xaxes(**_AXIS)
-    fig.update_yaxes(**_AXIS)
-    return fig
+    return _style(go.Figure(), title, height, **layout)
 
 
 def _style(fig: go.Figure, title: str, height: int, **layout) -> go.Figure:
-    fig.update_layout(title=dict(text=title, x=0, xanchor="left"), height=height, **_LAYOUT, **layout)
+    """Shared look: the title on top in the margin, the legend on the right, light grid lines."""
+    fig.update_layout(title=dict(text=title, x=0.01, xanchor="left", y=0.98, yanchor="top", yref="container"),
+                      height=height, **_LAYOUT, **layout)
     fig.update_xaxes(**_AXIS)
     fig.update_yaxes(**_AXIS)
     return fig
@@ -361,10 +358,11 @@ def score_over_time(runs: Runs) -> go.Figure:
         for s, col in enumerate(means):
             any_score = True
             label = "mean" if col == "mean_score" else f"mean {col.split(':')[0]}"
+            # other scorers have other scales: listed in the legend, hidden until clicked
             fig.add_trace(go.Scatter(x=rd.daily["day"], y=rd.daily[col], mode="lines", name=_name(rd, many, label),
-                                     legendgroup=rd.run_id,
+                                     legendgroup=rd.run_id, visible=True if s == 0 else "legendonly",
                                      line=dict(color=_colour(i if many else s), width=2.5,
-                                               dash=DASHES[s % len(DASHES)] if many else "solid")))
+                                               dash=DASHES[s % len(DASHES)])))
         h = rd.score_history
         if h is None or not len(h.days):
             continue
@@ -406,7 +404,7 @@ def score_histogram(runs: Runs) -> go.Figure:
         return _note(fig, "no scorer in these runs: no score")
     fig.update_layout(barmode="overlay", bargap=0)
     fig.update_xaxes(title_text="final score (points, bin centre)")
-    fig.update_yaxes(title_text="share of citizens", type="log", tickformat=".1%")
+    fig.update_yaxes(title_text="share of citizens", type="log", tickformat="~%")
     return fig
 
 
@@ -414,7 +412,7 @@ def tier_shares(runs: Runs) -> go.Figure:
     """Share of citizens in each tier of the first scorer over time (rebuilt from the ledger)."""
     rds = _runs(runs)
     many = len(rds) > 1
-    fig = _fig("Tier shares over time")
+    fig = _fig("Tier shares over time (log scale: the small bottom tiers matter most)")
     drawn = False
     for i, rd in enumerate(rds):
         h = rd.score_history
@@ -424,17 +422,16 @@ def tier_shares(runs: Runs) -> go.Figure:
         for t, name in enumerate(h.tier_names):
             if not share[:, t].any():
                 continue
+            y = np.where(share[:, t] > 0, share[:, t], np.nan)  # an empty tier is a gap, not a drop to 0 on a log axis
             fig.add_trace(go.Scatter(
-                x=h.days, y=share[:, t], mode="lines", name=_name(rd, many, f"tier {name}"), legendgroup=rd.run_id,
-                stackgroup=None if many else "tiers",
-                line=dict(color=_colour(i) if many else _colour(t), dash=DASHES[t % len(DASHES)] if many else None),
+                x=h.days, y=y, mode="lines", name=_name(rd, many, f"tier {name}"), legendgroup=rd.run_id,
+                line=dict(color=_colour(i) if many else _colour(t), dash=DASHES[t % len(DASHES)] if many else "solid"),
                 hovertemplate=f"tier {name}, day %{{x}}: %{{y:.3%}}<extra>{rd.run_id}</extra>"))
             drawn = True
     if not drawn:
         return _note(fig, "no tiers in these runs")
     fig.update_xaxes(title_text="day")
-    fig.update_yaxes(title_text="share of citizens", tickformat=".0%" if not many else ".1%",
-                     type="linear" if not many else "log")
+    fig.update_yaxes(title_text="share of citizens (log scale)", tickformat="~%", type="log")
     return fig
 
 
@@ -470,37 +467,51 @@ def measure_counts(rd: RunData) -> list[tuple[str, str, bool, int]]:
 def sanctions_rewards(runs: Runs) -> go.Figure:
     """Sanctions and rewards per 1,000 citizen-years by measure, split into rightful and wrongful.
 
-    A measure is wrongful when it rests on false records (measures.wrongful). With several runs,
-    each measure has one stacked bar per run (a two-level axis: measure, run).
+    A measure is wrongful when it rests on false records (measures.wrongful). Bars are horizontal
+    (measure names are long); with several runs each run has its own bar per measure, and the
+    wrongful part (hatched) sits on top of the rightful part.
     """
     rds = _runs(runs)
     many = len(rds) > 1
-    fig = make_subplots(rows=2, cols=1, subplot_titles=("Sanctions", "Rewards"), vertical_spacing=0.28)
-    _style(fig, "Sanctions and rewards per 1,000 citizen-years: rightful and wrongful", 720, barmode="stack")
-    drawn = False
+    rates: dict[str, dict[str, dict[tuple[str, bool], float]]] = {"sanction": {}, "reward": {}}
+    for rd in rds:
+        for kind, measure, wrong, count in measure_counts(rd):
+            if kind in rates:
+                short = measure.split(":", 1)[1] if ":" in measure and not rd.multi else measure
+                cell = rates[kind].setdefault(short, {})
+                cell[(rd.run_id, wrong)] = cell.get((rd.run_id, wrong), 0.0) + 1000.0 * count / rd.citizen_years
+    if not any(rates.values()):
+        return _note(_fig("Sanctions and rewards per 1,000 citizen-years"), "no sanctions or rewards in these runs")
+    sizes = [max(len(rates[k]), 1) for k in ("sanction", "reward")]
+    fig = make_subplots(rows=2, cols=1, subplot_titles=("Sanctions", "Rewards"), row_heights=sizes,
+                        vertical_spacing=0.12 if sum(sizes) > 8 else 0.2)
+    height = 160 + 24 * sum(sizes) * (len(rds) if many else 1)
+    _style(fig, "Sanctions and rewards per 1,000 citizen-years: rightful and wrongful", max(height, 420),
+           barmode="group")
     for row, kind in ((1, "sanction"), (2, "reward")):
-        per: dict[tuple[str, str], dict[bool, float]] = {}
-        for rd in rds:
-            for k, measure, wrong, count in measure_counts(rd):
-                if k == kind:
-                    short = measure.split(":", 1)[1] if ":" in measure and not rd.multi else measure
-                    per.setdefault((short, rd.run_id), {})[wrong] = 1000.0 * count / rd.citizen_years
-        if not per:
-            fig.add_annotation(text=f"no {kind}s applied", xref=f"x{row} domain" if row > 1 else "x domain",
-                               yref=f"y{row} domain" if row > 1 else "y domain", x=0.5, y=0.5, showarrow=False)
+        per = rates[kind]
+        names = sorted(per, key=lambda m: sum(per[m].values()))  # largest at the top of a horizontal chart
+        if not names:
+            fig.add_annotation(text=f"no {kind}s applied", xref=f"x{row} domain", yref=f"y{row} domain", x=0.5,
+                               y=0.5, showarrow=False)
             continue
-        keys = sorted(per, key=lambda km: (-sum(v for (m, _), d in per.items() if m == km[0] for v in d.values()),
-                                           km[0], [rd.run_id for rd in rds].index(km[1])))
-        x = [[m for m, _ in keys], [r for _, r in keys]] if many else [m for m, _ in keys]
-        for wrong, colour, label in ((False, "#4c78a8", "rightful"), (True, "#e45756", "wrongful (false records)")):
-            fig.add_trace(go.Bar(x=x, y=[per[key].get(wrong, 0.0) for key in keys], name=label, marker_color=colour,
-                                 legendgroup=label, showlegend=row == 1,
-                                 hovertemplate="%{x}: %{y:.3f} per 1,000 citizen-years<extra>" + label + "</extra>"),
-                          row=row, col=1)
-        drawn = True
-    if not drawn:
-        return _note(_fig("Sanctions and rewards"), "no sanctions or rewards in these runs")
-    fig.update_yaxes(title_text="per 1,000 citizen-years")
+        for i, rd in enumerate(rds):
+            right = [per[m].get((rd.run_id, False), 0.0) for m in names]
+            wrong = [per[m].get((rd.run_id, True), 0.0) for m in names]
+            colour = _colour(i) if many else "#4c78a8"
+            fig.add_trace(go.Bar(y=names, x=right, orientation="h", name=_name(rd, many, "rightful"),
+                                 marker_color=colour, offsetgroup=rd.run_id, legendgroup=f"{rd.run_id}-r",
+                                 showlegend=row == 1,
+                                 hovertemplate="%{y}: %{x:.3f} rightful per 1,000 citizen-years<extra>"
+                                 + rd.run_id + "</extra>"), row=row, col=1)
+            fig.add_trace(go.Bar(y=names, x=wrong, base=right, orientation="h",
+                                 name=_name(rd, many, "wrongful (false records)"),
+                                 marker=dict(color="#e45756" if not many else colour, pattern_shape="/",
+                                             pattern_fgcolor="#e45756"),
+                                 offsetgroup=rd.run_id, legendgroup=f"{rd.run_id}-w", showlegend=row == 1,
+                                 hovertemplate="%{y}: %{x:.3f} wrongful per 1,000 citizen-years<extra>"
+                                 + rd.run_id + "</extra>"), row=row, col=1)
+    fig.update_xaxes(title_text="per 1,000 citizen-years")
     return fig
 
 
@@ -623,7 +634,7 @@ def network_isolation(runs: Runs) -> go.Figure:
                                  hovertemplate="%{x} ties lost: %{y:.2%} (%{customdata:,} citizens)<extra>"
                                  + rd.run_id + "</extra>"))
     fig.update_xaxes(title_text="initial contacts lost (ties cut by avoidance or others)", type="category")
-    fig.update_yaxes(title_text="share of the group", type="log", tickformat=".1%")
+    fig.update_yaxes(title_text="share of the group (log scale)", type="log", tickformat="~%")
     return fig
 
 
@@ -644,7 +655,8 @@ def groups(runs: Runs, dimension: str = "income_decile") -> go.Figure:
         for col, key, ikey in ((1, "listed_share", "listing"), (2, "sanctions_per_1000", "sanctions")):
             ratio = (impact.get(ikey) or {}).get("ratio")
             flag = " ⚠ fails four-fifths" if ratio is not None and ratio < FOUR_FIFTHS else ""
-            label = f"{rd.run_id if many else 'run'} (ratio {ratio:.2f}{flag})" if ratio is not None else rd.run_id
+            label = (f"{rd.run_id} · " if many else "") + f"{ikey}: " + (
+                f"ratio {ratio:.2f}{flag}" if ratio is not None else "no adverse outcome")
             fig.add_trace(go.Bar(x=order, y=[rows[g].get(key) or 0 for g in order], name=label,
                                  marker_color=_colour(i), legendgroup=f"{rd.run_id}-{col}",
                                  hovertemplate="%{x}: %{y:.4g}<extra>" + rd.run_id + "</extra>"), row=1, col=col)

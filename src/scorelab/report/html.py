@@ -11,6 +11,7 @@ replaced by a message saying why; the rest of the report is still written.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import html
 import json
@@ -42,7 +43,7 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("stories", "Citizen stories"),
     ("assumptions", "Assumptions and sources"),
 )
-FIG_CONFIG = {"displaylogo": False, "responsive": True, "showLink": False}
+FIG_CONFIG = {"displaylogo": False, "responsive": True}
 STORY_LINES = 40  # account lines shown per story; the rest is one command away
 GROUP_DIMENSIONS = (("income_decile", "Income decile"), ("age_band", "Age band"), ("urban", "Urban or rural"),
                     ("sex", "Sex"))
@@ -138,6 +139,10 @@ def _figure(name: str, rds: list[RunData], div_id: str, **kw) -> str:
 
 
 # ============================================================================ sections
+def _listed(s: dict, rd: RunData, name: str) -> str:
+    return _pct((s.get("listed_share") or {}).get(name), digits=3)
+
+
 def _summary(rds: list[RunData]) -> str:
     lists = []
     for rd in rds:
@@ -161,8 +166,7 @@ def _summary(rds: list[RunData]) -> str:
         ("rewards per 1,000 citizen-years", lambda s, rd: _num(sum((s.get("rewards_per_1000") or {}).values()))),
         ("sanctions resting on false records", lambda s, rd: _pct(s.get("wrongful_sanction_share"))),
         ("citizens ever wrongly listed", lambda s, rd: _pct(s.get("wrongly_listed_share"), digits=3)),
-        *[(f"ever listed: {name}", (lambda name: lambda s, rd: _pct(g(s, "listed_share", name), digits=3))(name))
-          for name in lists],
+        *[(f"ever listed: {name}", functools.partial(_listed, name=name)) for name in lists],
         ("antisocial acts vs baseline (benefit)", lambda s, rd: _pct(s.get("antisocial_change"), signed=True)),
         ("lawful expression vs baseline (chilling)", lambda s, rd: _pct(s.get("expression_change"), signed=True)),
         ("mean final score", lambda s, rd: _num(s.get("mean_score"), 1)),
@@ -171,7 +175,8 @@ def _summary(rds: list[RunData]) -> str:
                                                     f"({_num(g(s, 'gini', 'income_baseline'))})"),
         ("Gini of wealth (baseline)", lambda s, rd: f"{_num(g(s, 'gini', 'wealth'))} "
                                                     f"({_num(g(s, 'gini', 'wealth_baseline'))})"),
-        ("in a poverty trap (365+ days listed or bottom tier)", lambda s, rd: _pct(s.get("poverty_trap_share"), digits=3)),
+        ("in a poverty trap (365+ days listed or bottom tier)",
+         lambda s, rd: _pct(s.get("poverty_trap_share"), digits=3)),
         ("penalised by association only", lambda s, rd: _pct(g(s, "network", "collateral_share"))),
         ("children barred per 1,000 citizen-years", lambda s, rd: _num(s.get("children_barred"))),
         ("penalising records appealed", lambda s, rd: _pct(s.get("appeal_rate"))),
@@ -319,7 +324,8 @@ def _groups(rds: list[RunData]) -> str:
 
 
 def _story_html(s: dict, run_id: str) -> str:
-    head = f"<h4>{_e(s.get('criterion', ''))}: {_e(s.get('description', ''))}</h4>"
+    desc = str(s.get("description", ""))
+    head = f"<h4>{_e(desc[:1].upper() + desc[1:])} <code class=\"note\">{_e(s.get('criterion', ''))}</code></h4>"
     if s.get("citizen") is None:
         return f'<div class="story">{head}<p class="note">{_e(s.get("note") or "no citizen meets it")}</p></div>'
     e = s.get("explanation") or {}
