@@ -1,13 +1,14 @@
 """The contact graph as it changes: ties cut when contacts avoid a listed citizen (S1-M7).
 
-The CSR arrays stay fixed; an `alive` flag per directed edge records cut ties, and each edge
-knows its reverse so that a cut is mutual. Gathers skip dead edges. The flags and the
-reverse index are built only when a regime first cuts a tie.
+The CSR arrays stay fixed; an `alive` flag per directed edge records cut ties, and a cut
+kills the edge and its reverse (found by binary search in the neighbour's sorted row), so it
+is mutual. Gathers skip dead edges. The flags are allocated when a regime first cuts a tie.
 """
 
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
 from scorelab.streams import stream
 from scorelab.tables import csr_edges
@@ -19,7 +20,6 @@ class Network:
         self.indices = indices
         self.n = len(indptr) - 1
         self.alive: np.ndarray | None = None   # bool per directed edge; None while nothing is cut
-        self._reverse: np.ndarray | None = None
         # ties formed during the run (Wei et al. 2016: fewer, more homophilous ties), as a small CSR
         self._new_pairs: list[tuple[np.ndarray, np.ndarray]] = []
         self.new_indptr: np.ndarray | None = None
@@ -66,11 +66,11 @@ class Network:
     def _prepare(self) -> None:
         if self.alive is None:
             self.alive = np.ones(len(self.indices), bool)
-            # Edges are sorted by (row, column). Sorting them stably by column gives (column, row)
-            # order, and in a symmetric graph the k-th edge in that order is the reverse of edge k.
-            order = np.argsort(self.indices, kind="stable")
-            self._reverse = np.empty(len(order), np.int64)
-            self._reverse[order] = np.arange(len(order))
+
+    def reverse(self, edge: np.ndarray, row: np.ndarray) -> np.ndarray:
+        """Position of the reverse of each edge (row -> indices[edge]), by binary search in the
+        neighbour's sorted row: work for the edges cut only, no index over the whole graph."""
+        return _reverse_edges(self.indptr, self.indices, edge, row)
 
     def avoid(self, targets: np.ndarray, probability: float, seed: int, key: int, day: int
               ) -> tuple[np.ndarray, np.ndarray]:
@@ -86,9 +86,28 @@ class Network:
         origin, edge = origin[live], edge[live]
         cut = stream(seed, "network.avoid", key, day).random(len(edge)) < probability
         origin, edge = origin[cut], edge[cut]
+        back = self.reverse(edge, targets[origin].astype(np.int64))
         # two targets who are contacts may both cut their tie: count it once
-        _, first = np.unique(np.minimum(edge, self._reverse[edge]), return_index=True)
-        origin, edge = origin[first], edge[first]
+        _, first = np.unique(np.minimum(edge, back), return_index=True)
+        origin, edge, back = origin[first], edge[first], back[first]
         self.alive[edge] = False
-        self.alive[self._reverse[edge]] = False
+        self.alive[back] = False
         return targets[origin].astype(np.int32), self.indices[edge].astype(np.int32)
+
+
+@njit(cache=True)
+def _reverse_edges(indptr, indices, edge, row):  # pragma: no cover - compiled
+    out = np.empty(len(edge), np.int64)
+    for k in range(len(edge)):
+        j = indices[edge[k]]
+        lo = indptr[j]
+        hi = indptr[j + 1]
+        target = row[k]
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if indices[mid] < target:
+                lo = mid + 1
+            else:
+                hi = mid
+        out[k] = lo
+    return out

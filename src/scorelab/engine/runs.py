@@ -156,10 +156,10 @@ def _write_citizens(folder: Path, soc: Society, res: RunResult) -> None:
         suffix = f":{rt.cs.name}" if multi else ""
         if i == 0:
             table["score"] = rt.score
-            table["tier"] = tier_names[rt.tier]
+            table["tier"] = _labels(rt.tier, tier_names)
         if multi:
             table[f"score{suffix}"] = rt.score
-            table[f"tier{suffix}"] = tier_names[rt.tier]
+            table[f"tier{suffix}"] = _labels(rt.tier, tier_names)
         if i == 0:
             table["days_bottom_tier"] = rt.days_in_bottom_tier(res.days)
             table["first_below_day"] = rt.first_below
@@ -173,14 +173,14 @@ def _write_citizens(folder: Path, soc: Society, res: RunResult) -> None:
             table[f"wrongly:{key}"] = rt.ever_false[li]
     if not res.runtimes:
         table["score"] = np.full(n, np.nan)
-        table["tier"] = np.full(n, "", dtype=object)
+        table["tier"] = _labels(np.zeros(n, np.int8), [""])
     st = res.behaviour_state
     for name in ("age", "sex", "region", "urban", "college", "income", "income_decile", "household",
                  "aware", "conscientiousness", "impulsivity", "civic_mindedness", "outspokenness"):
         table[name] = c[name]
-    table["sex"] = np.where(c["sex"] == 1, "male", "female")
-    table["sector_initial"] = sector_names[c["sector"]]
-    table["sector"] = sector_names[st.sector]
+    table["sex"] = _labels(c["sex"], ["female", "male"])
+    table["sector_initial"] = _labels(c["sector"], sector_names)
+    table["sector"] = _labels(st.sector, sector_names)
     table["degree_initial"] = np.diff(soc.graph_indptr).astype(np.int32)
     table["degree"] = res.network.degree()
     table["new_ties"] = res.network.new_degree()
@@ -192,3 +192,8 @@ def _write_citizens(folder: Path, soc: Society, res: RunResult) -> None:
     pq.write_table(pa.table(table), folder / "citizens.parquet", compression="lz4")
 
 
+
+
+def _labels(codes: np.ndarray, names) -> pa.DictionaryArray:
+    """A string column stored as codes and a small dictionary (fast to write, read as strings)."""
+    return pa.DictionaryArray.from_arrays(pa.array(np.asarray(codes, np.int16)), pa.array(list(names), pa.string()))
