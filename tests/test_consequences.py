@@ -1,0 +1,125 @@
+"""The consequences stage (issue 4): money, payment suspension, loans, learning, new ties."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from _support import read, regime_dict, run_sim
+from scorelab.behaviour.catalogue import EVENT_INDEX
+from scorelab.consequences.economy import Economy, EconomyParams
+from scorelab.society.model import SocietySpec, build_society
+from scorelab.tables import SECTOR_INDEX
+
+
+@pytest.fixture(scope="module")
+def society():
+    return build_society(SocietySpec(citizens=6000, seed=4))
+
+
+def _with_learning(data: dict, probability: float) -> dict:
+    data["learning"] = {"assumption": True, "probability": probability, "belief_step": 0.5, "max_belief": 3.0}
+    return data
+
+
+def _blacklisting_regime(**extra) -> dict:
+    """Every recorded traffic violation lists the driver; listed drivers are refused large purchases."""
+    return regime_dict(
+        channels={"police": {"assumption": True, "coverage": 1.0}},
+        rules=[{"name": "ticket", "event": "traffic_violation", "points": -5}],
+        lists=[{"name": "black", "kind": "black", "entry": {"records": ["traffic_violation"]}}],
+        sanctions=[{"name": "cut_off", "domain": "payments", "gate": "large_purchase", "when": {"lists": ["black"]},
+                    "effect": "suspend"}], **extra)
+
+
+def test_economy_month_moves_money_and_only_adults_breach(society):
+    """Income in, living costs and instalments out; a child's empty account is no bank breach (S2-N1)."""
+    econ = Economy(society, 1, EconomyParams.of("census2020"))
+    from scorelab.behaviour.draw import Behaviour, Perception
+
+    z = np.zeros(len(EVENT_INDEX))
+    st = Behaviour(society, 1, Perception(z, z, z, 1.0, 0.5, 0.0)).new_state()
+    due = np.arange(society.n)
+    before = econ.savings.copy()
+    econ.savings[:] = -1.0e9  # everyone far under the minimum balance
+    below = econ.month(0, due, st, paid=np.zeros(society.n, bool))
+    assert len(below) and np.all(society.cols["age"][below] >= 18)
+    assert (society.cols["age"] < 18).any() and not np.isin(np.flatnonzero(society.cols["age"] < 18), below).any()
+    econ.savings[:] = before
+    unemployed = st.sector == SECTOR_INDEX["unemployed"]
+    econ.month(1, due, st, paid=np.zeros(society.n, bool))
+    gained = econ.savings - before
+    # income minus 70% living costs: 30% of monthly income for the employed; 40% - 70% for the unemployed
+    np.testing.assert_allclose(gained[~unemployed], 0.3 * econ.monthly[~unemployed], rtol=1e-6)
+    np.testing.assert_allclose(gained[unemployed], (0.4 - 0.7) * econ.monthly[unemployed], rtol=1e-6)
+
+
+def test_suspension_leaves_only_the_cash_share_of_income(society):
+    """S1-M8: while payments are suspended, only the share of income paid in cash arrives."""
+    econ = Economy(society, 1, EconomyParams.of("census2020"))
+    from scorelab.behaviour.draw import Behaviour, Perception
+
+    z = np.zeros(len(EVENT_INDEX))
+    st = Behaviour(society, 1, Perception(z, z, z, 1.0, 0.5, 0.0)).new_state()
+    who = np.flatnonzero(st.sector == SECTOR_INDEX["services"])[:50]
+    econ.suspend(who, day=10)
+    before = econ.savings[who].copy()
+    econ.month(20, who, st, paid=np.zeros(len(who), bool))
+    cash = 1.0 - society.cols["cashless"][who]
+    np.testing.assert_allclose(econ.savings[who] - before, econ.monthly[who] * (cash - 0.7), rtol=1e-5)
+    after = econ.savings[who].copy()
+    econ.month(45, who, st, paid=np.zeros(len(who), bool))  # the 30-day suspension is over
+    np.testing.assert_allclose(econ.savings[who] - after, econ.monthly[who] * 0.3, rtol=1e-6)
+
+
+def test_suspended_citizens_end_poorer_than_in_the_baseline(society, tmp_path):
+    """A payment suspension costs money the baseline citizen keeps (common random numbers)."""
+    res = run_sim(society, _blacklisting_regime(), days=120, seed=4, folder=tmp_path / "run")
+    base = run_sim(society, regime_dict(channels={}, rules=[]), days=120, seed=4, folder=tmp_path / "base")
+    ms = read(tmp_path / "run", "measures.parquet")
+    hit = np.unique(ms[ms.measure == "state:cut_off"].citizen.to_numpy())
+    assert len(hit) >= 20
+    lost = base.economy.savings[hit] - res.economy.savings[hit]
+    assert np.median(lost) > 0
+
+
+def test_learning_makes_contacts_of_the_sanctioned_aware(society, tmp_path):
+    """S2-N8: with learning on, only contacts of sanctioned citizens become aware; without it, nobody."""
+    base_aware = society.cols["aware"]
+    res = run_sim(society, _with_learning(_blacklisting_regime(), 1.0), days=90, seed=5, folder=tmp_path / "on")
+    off = run_sim(society, _blacklisting_regime(), days=90, seed=5, folder=tmp_path / "off")
+    assert np.array_equal(off.behaviour_state.aware, base_aware)
+    newly = np.flatnonzero(res.behaviour_state.aware & ~base_aware)
+    assert len(newly) > 0
+    ms = read(tmp_path / "on", "measures.parquet")
+    sanctioned = np.unique(ms[ms.kind == "sanction"].citizen.to_numpy())
+    _, contact = res.network.neighbours(sanctioned.astype(np.int64))  # includes ties formed during the run
+    assert set(newly.tolist()) <= set(contact.tolist())
+    assert np.all(res.behaviour_state.belief[newly] > 1.0)
+
+
+def test_new_ties_prefer_similar_scores(society, tmp_path):
+    """Wei et al. 2016: new ties form among citizens close in score (closest of five candidates)."""
+    res = run_sim(society, _blacklisting_regime(), days=120, seed=6, folder=tmp_path)
+    net = res.network
+    assert net.new_indptr is not None
+    rows = np.repeat(np.arange(society.n), np.diff(net.new_indptr))
+    score = res.runtimes[0].score
+    gap_new = np.abs(score[rows] - score[net.new_indices]).mean()
+    rng = np.random.default_rng(0)
+    a, b = rng.integers(0, society.n, (2, 20000))
+    gap_random = np.abs(score[a] - score[b]).mean()
+    assert gap_new < 0.8 * gap_random  # tolerance: the closest of 5 random candidates is far closer on average
+
+
+def test_refused_loan_applications_never_become_loans(society, tmp_path):
+    """S2-N1: refuse every application and no new loan appears; refuse none and some are granted."""
+    refuse_all = regime_dict(channels={}, rules=[], sanctions=[
+        {"name": "no_loan", "domain": "finance", "gate": "loan_application", "when": {"score_at_least": 0}}])
+    refused = run_sim(society, refuse_all, days=200, seed=7, folder=tmp_path / "refused")
+    free = run_sim(society, regime_dict(channels={}, rules=[]), days=200, seed=7, folder=tmp_path / "free")
+    had = society.cols["has_loan"]
+    assert not (refused.behaviour_state.has_loan & ~had).any()
+    assert (free.behaviour_state.has_loan & ~had).sum() > 10
+    ms = read(tmp_path / "refused", "measures.parquet")
+    assert (ms.measure == "state:no_loan").sum() > 10
