@@ -123,3 +123,36 @@ def test_refused_loan_applications_never_become_loans(society, tmp_path):
     assert (free.behaviour_state.has_loan & ~had).sum() > 10
     ms = read(tmp_path / "refused", "measures.parquet")
     assert (ms.measure == "state:no_loan").sum() > 10
+
+
+def test_contacts_leave_more_the_more_they_would_inherit(society, tmp_path):
+    """S1-M7 (issue 4): the chance a contact cuts the tie grows with the penalty they would inherit.
+
+    Two acts list a citizen: one costs 5 points, one 500. With contact_share 0.1 a contact would
+    inherit 0.5 or 50 points, so with 0.01 per inherited point the chance of leaving is 0.005 or 0.5.
+    """
+    data = regime_dict(
+        channels={"police": {"assumption": True, "coverage": 1.0}},
+        score={"assumption": True, "initial": 1000, "min": 0, "max": 2000},
+        rules=[{"name": "small", "event": "traffic_violation", "points": -5},
+               {"name": "big", "event": "theft_mischief", "points": -500}],
+        lists=[{"name": "black", "kind": "black", "entry": {"records": ["traffic_violation", "theft_mischief"]}}],
+        association={"household_share": 0.0, "contact_share": 0.1, "hops": 1, "min_points": 1.0e6})
+    data["scorers"][0]["avoidance"] = {"assumption": True, "lists": ["black"], "probability": 0.0,
+                                       "per_inherited_point": 0.01}
+    run_sim(society, data, days=120, seed=8, folder=tmp_path)
+    ledger = read(tmp_path, "ledger.parquet")
+    lists = read(tmp_path, "list_events.parquet")
+    entered = lists[lists.action == "enter"]
+    first_rule = ledger.sort_values("day").groupby("citizen").rule.first()
+    ties = read(tmp_path, "ties_cut.parquet")
+    cut = ties.groupby("citizen").size()
+    deg0 = np.diff(society.graph_indptr)
+    share = {}
+    for rule in ("state:small", "state:big"):
+        who = [c for c in entered.citizen if first_rule.get(c) == rule]
+        assert len(who) >= 15, rule
+        share[rule] = sum(cut.get(c, 0) for c in who) / max(deg0[who].sum(), 1)
+    # expected 0.005 and 0.5; tolerances allow for ties already gone and a few hundred ties per group
+    assert share["state:small"] < 0.05
+    assert 0.35 < share["state:big"] < 0.65

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from _support import compiled, harsh_regime_text, preset_text, read, regime_dict, replay_lists, run_sim
 from scorelab import api
+from scorelab.regime.loader import preset_names
 from scorelab.society.model import SocietySpec, build_society
 
 LEDGER_TOL = 1e-6
@@ -109,3 +110,31 @@ def test_caps_hold_in_a_run(tmp_path, seed):
         used = rows.assign(period=rows.day // period, a=rows.delta.abs()).groupby(["citizen", "period"]).a.sum()
         assert used.max() <= points + 1e-9
         assert (used >= points - 1e-9).any(), f"cap of {rule} never binds; the test would be vacuous"
+
+
+SUMMARY_KEYS = ("sanctions_per_1000", "rewards_per_1000", "listed_share", "wrongful_sanction_share",
+                "wrongly_listed_share", "missed_offence_share", "behaviour_change", "antisocial_change",
+                "expression_change", "gini", "mobility", "poverty_trap_share", "network", "children_barred",
+                "by_group", "appeal_rate", "correction_rate", "days_to_correction", "days_to_redemption",
+                "wrongful_sanctions_uncorrected_share")
+
+
+@pytest.mark.parametrize("preset", preset_names())
+@pytest.mark.parametrize("seed", [2, 9])
+def test_ledger_sums_to_the_final_score_for_every_preset(tmp_path, preset, seed):
+    """Issue 5: for every citizen and every scorer, initial score + ledger deltas = final score; and
+    issue 4: the summary of every preset (with its baseline) carries every documented key."""
+    folder = api.run(preset, citizens=3000, days=60, seed=seed, out=tmp_path)
+    cr = compiled(preset_text(preset))
+    cit = read(folder, "citizens.parquet")
+    ledger = read(folder, "ledger.parquet")
+    n = len(cit)
+    for cs in cr.scorers:
+        column = "score" if len(cr.scorers) == 1 else f"score:{cs.name}"
+        mine = ledger[ledger.scorer == cs.name]
+        per = np.bincount(mine.citizen.to_numpy(), weights=mine.delta.to_numpy(), minlength=n)
+        np.testing.assert_allclose(cs.initial + per, cit[column].to_numpy(), rtol=0, atol=LEDGER_TOL)
+    summary = api.summary(folder)
+    missing = [k for k in SUMMARY_KEYS if k not in summary]
+    assert not missing, missing
+    assert summary["behaviour_change"] is not None  # the paired baseline was found

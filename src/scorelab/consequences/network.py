@@ -72,19 +72,20 @@ class Network:
         neighbour's sorted row: work for the edges cut only, no index over the whole graph."""
         return _reverse_edges(self.indptr, self.indices, edge, row)
 
-    def avoid(self, targets: np.ndarray, probability: float, seed: int, key: int, day: int
+    def avoid(self, targets: np.ndarray, probability, seed: int, key: int, day: int
               ) -> tuple[np.ndarray, np.ndarray]:
-        """Each live contact of each target cuts the tie with `probability`.
+        """Each live contact of each target cuts the tie with `probability` (one value, or one per target).
 
         Returns (target, contact) for the ties cut; both directions die.
         """
-        if not len(targets) or probability <= 0 or not len(self.indices):
+        probability = np.broadcast_to(np.asarray(probability, np.float64), (len(targets),))
+        if not len(targets) or not (probability > 0).any() or not len(self.indices):
             return np.empty(0, np.int32), np.empty(0, np.int32)
         self._prepare()
         origin, edge = csr_edges(self.indptr, targets.astype(np.int64))
         live = self.alive[edge]
         origin, edge = origin[live], edge[live]
-        cut = stream(seed, "network.avoid", key, day).random(len(edge)) < probability
+        cut = stream(seed, "network.avoid", key, day).random(len(edge)) < probability[origin]
         origin, edge = origin[cut], edge[cut]
         back = self.reverse(edge, targets[origin].astype(np.int64))
         # two targets who are contacts may both cut their tie: count it once

@@ -141,6 +141,7 @@ class CompiledScorer:
     condition_types: np.ndarray    # bool[E]: record types that conditions and list entries read
     avoid_lists: np.ndarray        # bool[L]: joining these lists makes contacts cut ties (S1-M7)
     avoid_probability: float
+    avoid_per_point: float
     rule_sources: list[str] = field(default_factory=list)
 
     @property
@@ -287,6 +288,7 @@ def _compile_scorer(i: int, s: Scorer, labels: _Labels, origin: str, regime: Reg
         condition_types=_condition_types(lists, measures),
         avoid_lists=np.array([bool(s.avoidance) and lst.name in s.avoidance.lists for lst in s.lists], bool),
         avoid_probability=s.avoidance.probability if s.avoidance else 0.0,
+        avoid_per_point=s.avoidance.per_inherited_point if s.avoidance else 0.0,
         rule_sources=[_cite(regime, r) for r in s.rules],
     )
 

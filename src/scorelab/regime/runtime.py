@@ -483,7 +483,10 @@ class ScorerRuntime:
                 self._entry_measure(m, cit, day, wrongful)
         if self.cs.avoid_lists[li]:
             self._calls += 1
-            target, contact = self.network.avoid(cit, self.cs.avoid_probability, self.seed,
+            # S1-M7 (issue 4): the more a contact would inherit by association, the likelier they leave
+            inherited = self.cs.contact_share * np.maximum(self.cs.initial - self.score[cit], 0.0)
+            p = np.minimum(self.cs.avoid_probability + self.cs.avoid_per_point * inherited, 1.0)
+            target, contact = self.network.avoid(cit, p, self.seed,
                                                  (self.cs.index * 64 + li) * 1024 + self._calls, day)
             self.sinks.ties.add(day=day, citizen=target, contact=contact, scorer=self.cs.index,
                                 list=self.list_code_base + li)

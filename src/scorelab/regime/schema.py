@@ -281,6 +281,9 @@ class Avoidance(Sourced):
 
     lists: tuple[str, ...] = Field(min_length=1, description="lists whose entry makes contacts avoid the citizen")
     probability: float = unit("probability", "chance each contact cuts the tie", ge=0, le=1)
+    per_inherited_point: float = unit("probability per point", "added chance of cutting per point the contact "
+                                      "would inherit by association (contact_share x the points the listed "
+                                      "citizen has lost)", ge=0, le=1, default=0.0)
 
 
 class Scorer(Strict):
