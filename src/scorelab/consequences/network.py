@@ -11,7 +11,7 @@ import numpy as np
 from numba import njit
 
 from scorelab.streams import stream
-from scorelab.tables import csr_edges
+from scorelab.tables import csr_edges, symmetric_csr
 
 
 class Network:
@@ -53,15 +53,10 @@ class Network:
 
     def add_ties(self, a: np.ndarray, b: np.ndarray) -> None:
         """New mutual ties (kept apart from the fixed CSR; they are not cut again)."""
-        import scipy.sparse as sp
-
         keep = a != b
-        self._new_pairs.append((a[keep].astype(np.int64), b[keep].astype(np.int64)))
-        src = np.concatenate([np.concatenate([x, y]) for x, y in self._new_pairs])
-        dst = np.concatenate([np.concatenate([y, x]) for x, y in self._new_pairs])
-        mat = sp.csr_matrix((np.ones(len(src), np.int8), (src, dst)), shape=(self.n, self.n))
-        mat.sum_duplicates()
-        self.new_indptr, self.new_indices = mat.indptr.astype(np.int64), mat.indices.astype(np.int32)
+        self._new_pairs.append((a[keep], b[keep]))
+        self.new_indptr, self.new_indices = symmetric_csr(self.n, np.concatenate([x for x, _ in self._new_pairs]),
+                                                          np.concatenate([y for _, y in self._new_pairs]))
 
     def _prepare(self) -> None:
         if self.alive is None:

@@ -28,7 +28,7 @@ from scorelab.regime.schema import Regime
 from scorelab.scenario.model import Scenario
 from scorelab.society.graph import household_groups
 from scorelab.society.model import Society, SocietySpec
-from scorelab.tables import CITIZEN_COLUMNS, SECTOR_INDEX, EventBatch
+from scorelab.tables import CITIZEN_COLUMNS, SECTOR_INDEX, EventBatch, symmetric_csr
 
 PERFECT = {"coverage": 1.0, "coverage_growth_per_year": 0.0, "miss": 0.0, "misattribution": 0.0,
            "invented_per_million": 0.0, "delay_days": 0}
@@ -172,16 +172,9 @@ def scenario_society(sc: Scenario) -> Society:
 
 
 def _contacts(n: int, pairs) -> tuple[np.ndarray, np.ndarray]:
-    import scipy.sparse as sp
-
     if not pairs:
         return np.zeros(n + 1, np.int64), np.empty(0, np.int32)
-    a = np.array([p[0] for p in pairs] + [p[1] for p in pairs])
-    b = np.array([p[1] for p in pairs] + [p[0] for p in pairs])
-    mat = sp.csr_matrix((np.ones(len(a), np.int8), (a, b)), shape=(n, n))
-    mat.sum_duplicates()
-    mat.sort_indices()  # Network relies on sorted columns within each row
-    return mat.indptr.astype(np.int64), mat.indices.astype(np.int32)
+    return symmetric_csr(n, np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs]))
 
 
 class ScriptedBehaviour(Behaviour):

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
-import scipy.sparse as sp
 
 from scorelab.streams import stream
+from scorelab.tables import symmetric_csr
 
 
 def contact_graph(region: np.ndarray, age: np.ndarray, mean_degree: float, homophily: float,
@@ -33,12 +33,7 @@ def contact_graph(region: np.ndarray, age: np.ndarray, mean_degree: float, homop
     near_pos = np.clip(position[src] + offset, 0, n - 1)
     dst = np.where(near, order[near_pos], rng.integers(0, n, len(src)))
     keep = dst != src
-    src, dst = src[keep].astype(np.int32), dst[keep].astype(np.int32)
-    data = np.ones(2 * len(src), dtype=np.int8)
-    mat = sp.csr_matrix((data, (np.concatenate([src, dst]), np.concatenate([dst, src]))), shape=(n, n))
-    mat.sum_duplicates()
-    mat.sort_indices()  # Network relies on sorted columns within each row
-    return mat.indptr.astype(np.int64), mat.indices.astype(np.int32)
+    return symmetric_csr(n, src[keep], dst[keep])
 
 
 def household_groups(household: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
