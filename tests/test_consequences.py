@@ -1,4 +1,4 @@
-"""The consequences stage (issue 4): money, payment suspension, loans, learning, new ties."""
+"""The consequences stage (issues 4 and 9): money, payment suspension, loans, learning, new ties."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 from _support import read, regime_dict, run_sim
-from scorelab.behaviour.catalogue import EVENT_INDEX
 from scorelab.consequences.economy import Economy, EconomyParams
 from scorelab.society.model import SocietySpec, build_society
-from scorelab.tables import SECTOR_INDEX
+from scorelab.tables import CitizenState
+from scorelab.vocabulary import ACCOUNT_OPEN, SECTOR_INDEX
 
 
 @pytest.fixture(scope="module")
@@ -34,41 +34,47 @@ def _blacklisting_regime(**extra) -> dict:
 
 def test_economy_month_moves_money_and_only_adults_breach(society):
     """Income in, living costs and instalments out; a child's empty account is no bank breach (S2-N1)."""
-    econ = Economy(society, 1, EconomyParams.of("census2020"))
-    from scorelab.behaviour.draw import Behaviour, Perception
-
-    z = np.zeros(len(EVENT_INDEX))
-    st = Behaviour(society, 1, Perception(z, z, z, 1.0, 0.5, 0.0)).new_state()
+    econ = Economy(society.cols, 1, EconomyParams.of("census2020"))
+    st = CitizenState.of(society.cols)
     due = np.arange(society.n)
     before = econ.savings.copy()
+    cashless = society.cols["cashless"].astype(np.float64)
     econ.savings[:] = -1.0e9  # everyone far under the minimum balance
-    below = econ.month(0, due, st, paid=np.zeros(society.n, bool))
+    below = econ.month(0, due, st, np.zeros(society.n, bool), cashless)
     assert len(below) and np.all(society.cols["age"][below] >= 18)
     assert (society.cols["age"] < 18).any() and not np.isin(np.flatnonzero(society.cols["age"] < 18), below).any()
     econ.savings[:] = before
+    econ.flows[:] = 0.0
     unemployed = st.sector == SECTOR_INDEX["unemployed"]
-    econ.month(1, due, st, paid=np.zeros(society.n, bool))
+    plain = ~econ.seller & (st.account == ACCOUNT_OPEN)  # sellers earn half from sales; the unbanked pay a fee
+    econ.month(1, due, st, np.zeros(society.n, bool), cashless)
     gained = econ.savings - before
     # income minus 70% living costs: 30% of monthly income for the employed; 40% - 70% for the unemployed
-    np.testing.assert_allclose(gained[~unemployed], 0.3 * econ.monthly[~unemployed], rtol=1e-6)
-    np.testing.assert_allclose(gained[unemployed], (0.4 - 0.7) * econ.monthly[unemployed], rtol=1e-6)
+    np.testing.assert_allclose(gained[~unemployed & plain], 0.3 * econ.monthly[~unemployed & plain], rtol=1e-6)
+    np.testing.assert_allclose(gained[unemployed & plain], (0.4 - 0.7) * econ.monthly[unemployed & plain], rtol=1e-6)
+    # the ledger of money: every yuan that moved is in a flow
+    np.testing.assert_allclose(econ.flows.sum(axis=0), gained, rtol=1e-9, atol=1e-6)
 
 
 def test_suspension_leaves_only_the_cash_share_of_income(society):
     """S1-M8: while payments are suspended, only the share of income paid in cash arrives."""
-    econ = Economy(society, 1, EconomyParams.of("census2020"))
-    from scorelab.behaviour.draw import Behaviour, Perception
-
-    z = np.zeros(len(EVENT_INDEX))
-    st = Behaviour(society, 1, Perception(z, z, z, 1.0, 0.5, 0.0)).new_state()
-    who = np.flatnonzero(st.sector == SECTOR_INDEX["services"])[:50]
-    econ.suspend(who, day=10)
+    econ = Economy(society.cols, 1, EconomyParams.of("census2020"))
+    st = CitizenState.of(society.cols)
+    who = np.flatnonzero((st.sector == SECTOR_INDEX["services"]) & ~econ.seller & (st.account == ACCOUNT_OPEN))[:50]
+    cashless = society.cols["cashless"][who].astype(np.float64)
+    saved = econ.savings[who].copy()
+    econ.suspend(who, 10, np.full(len(who), 30), np.zeros(len(who), bool), cashless)
+    # the digital share of savings is frozen: only cash is left to live on
+    np.testing.assert_allclose(econ.savings[who], saved * (1.0 - cashless), rtol=1e-9)
     before = econ.savings[who].copy()
-    econ.month(20, who, st, paid=np.zeros(len(who), bool))
-    cash = 1.0 - society.cols["cashless"][who]
+    econ.month(20, who, st, np.zeros(len(who), bool), cashless)
+    cash = 1.0 - cashless
     np.testing.assert_allclose(econ.savings[who] - before, econ.monthly[who] * (cash - 0.7), rtol=1e-5)
+    np.testing.assert_allclose(econ.lost[who], econ.monthly[who] * cashless, rtol=1e-5)  # digital income lost
+    econ.step(41)  # the 30-day suspension is over: the frozen money returns
     after = econ.savings[who].copy()
-    econ.month(45, who, st, paid=np.zeros(len(who), bool))  # the 30-day suspension is over
+    np.testing.assert_allclose(after - (before + econ.monthly[who] * (cash - 0.7)), saved * cashless, rtol=1e-6)
+    econ.month(45, who, st, np.zeros(len(who), bool), cashless)
     np.testing.assert_allclose(econ.savings[who] - after, econ.monthly[who] * 0.3, rtol=1e-6)
 
 

@@ -13,8 +13,8 @@ import pytest
 import scorelab
 from _support import DEMO, preset_text, read
 from scorelab.cli import app
-from scorelab.regime.runtime import MEASURE_KINDS
 from scorelab.society.model import SocietySpec
+from scorelab.vocabulary import MEASURE_KINDS
 
 UNIFIED_LISTS = ("black", "gray", "white", "red", "watch", "no_fly")
 

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scorelab.streams import stream
-from scorelab.tables import EventBatch, RecordBatch, csr_gather
+from scorelab.tables import Decisions, EventBatch, Records, RecordTruth, csr_gather
 
 
 def test_same_seed_name_keys_same_numbers():
@@ -58,14 +58,31 @@ def test_csr_gather_matches_naive_loop(args):
     assert neighbour.dtype == indices.dtype
 
 
-def test_record_batch_concat_and_take():
-    a = RecordBatch.empty()
-    assert len(RecordBatch.concat([])) == 0
-    b = RecordBatch(np.arange(3, dtype=np.int64), np.arange(3, dtype=np.int64), np.array([5, 6, 7], np.int32),
-                    np.array([5, 6, 7], np.int32), np.zeros(3, np.int16), np.zeros(3, np.int8),
-                    np.zeros(3, np.int16), np.zeros(3, np.int16), np.array([True, False, True]))
-    both = RecordBatch.concat([a, b, b])
+def test_record_batches_concat_and_take():
+    a = Records.empty()
+    assert len(Records.concat([])) == 0
+    b = Records(np.arange(3, dtype=np.int64), np.array([5, 6, 7], np.int32), np.zeros(3, np.int16),
+                np.zeros(3, np.int8), np.zeros(3, np.int16), np.zeros(3, np.int16))
+    both = Records.concat([a, b, b])
     assert len(both) == 6 and both.citizen.tolist() == [5, 6, 7, 5, 6, 7]
-    assert both.take(both.true).citizen.tolist() == [5, 7, 5, 7]
-    ev = EventBatch(np.zeros(4, np.int16), np.arange(4, dtype=np.int32), np.zeros(4, bool), np.arange(4))
+    truth = RecordTruth(np.arange(3, dtype=np.int64), np.arange(3, dtype=np.int64), np.array([5, 6, 7], np.int32),
+                        np.array([True, False, True]))
+    assert b.take(truth.true).citizen.tolist() == [5, 7]
+    ev = EventBatch.of(np.zeros(4, np.int16), np.arange(4, dtype=np.int32), np.zeros(4, np.int8), 10)
     assert ev.take(np.array([3, 1])).citizen.tolist() == [3, 1]
+    assert ev.event_id.tolist() == [10, 11, 12, 13] and ev.made.all()
+
+
+def test_regime_records_carry_no_truth():
+    """Truth is kept from decisions by type: the regime's records have no truth flag and no actor,
+    and the scorer's module does not import the audit."""
+    from dataclasses import fields
+
+    import scorelab.regime.scorer as scorer
+
+    names = {f.name for f in fields(Records)}
+    assert not names & {"true", "actor", "event_id"}
+    assert "audit" not in scorer.__dict__ and "Auditor" not in scorer.__dict__
+    assert "import scorelab.audit" not in open(scorer.__file__).read()
+    assert "from scorelab.audit" not in open(scorer.__file__).read()
+    assert Decisions.empty().wrongful.dtype == bool

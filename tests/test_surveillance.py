@@ -6,18 +6,35 @@ import numpy as np
 import pytest
 
 from _support import compiled, read, regime_dict, run_sim
-from scorelab.behaviour.catalogue import CHANNEL_INDEX, EVENT_INDEX
 from scorelab.society.model import SocietySpec, build_society
-from scorelab.surveillance.observe import observe
+from scorelab.surveillance.observe import observe as _observe_split
 from scorelab.tables import EventBatch
+from scorelab.vocabulary import CASH, CHANNEL_INDEX, DIGITAL, EVENT_INDEX
 
 N_CITIZENS = 1000
 
 
 def _events(name: str, k: int, digital: bool = True, seed: int = 0) -> EventBatch:
     rng = np.random.default_rng(seed)
-    return EventBatch(np.full(k, EVENT_INDEX[name], np.int16), rng.integers(0, N_CITIZENS, k).astype(np.int32),
-                      np.full(k, digital), np.arange(k, dtype=np.int64))
+    return EventBatch.of(np.full(k, EVENT_INDEX[name], np.int16), rng.integers(0, N_CITIZENS, k).astype(np.int32),
+                         np.full(k, DIGITAL if digital else CASH, np.int8), 0)
+
+
+class _Seen:
+    """The regime's records and the audit's truth of one observation, side by side."""
+
+    def __init__(self, rec, truth) -> None:
+        self.__dict__.update(rec.__dict__)
+        self.true, self.actor, self.event_id = truth.true, truth.actor, truth.event_id
+
+    def __len__(self) -> int:
+        return len(self.citizen)
+
+
+def observe(*args, **kw) -> _Seen:
+    rec, truth = _observe_split(*args, **kw)
+    assert np.array_equal(rec.record_id, truth.record_id)
+    return _Seen(rec, truth)
 
 
 def _scorer(channels: dict, event: str = "traffic_violation"):
@@ -122,8 +139,8 @@ def test_cashless_share_one_is_accepted():
 
 def test_misattribution_in_a_one_citizen_society_does_not_crash():
     """With nobody else to mistake them for, a false match cannot happen: records stay true."""
-    ev = EventBatch(np.full(5, EVENT_INDEX["traffic_violation"], np.int16), np.zeros(5, np.int32),
-                    np.ones(5, bool), np.arange(5, dtype=np.int64))
+    ev = EventBatch.of(np.full(5, EVENT_INDEX["traffic_violation"], np.int16), np.zeros(5, np.int32),
+                       np.zeros(5, np.int8), 0)
     rec = observe(ev, _scorer({"cameras": _ch(coverage=1.0, misattribution=1.0)}), day=0, seed=1, n_citizens=1,
                   next_record_id=0)
     assert len(rec) == 5 and rec.true.all() and np.all(rec.citizen == 0)

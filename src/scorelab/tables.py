@@ -6,9 +6,19 @@ arrays. Stages import these definitions, not each other.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 
 import numpy as np
+
+from scorelab.vocabulary import (  # noqa: F401  (SECTORS and friends are re-exported for older imports)
+    ACCOUNT_OPEN,
+    DIGITAL,
+    MADE,
+    SECTOR_INDEX,
+    SECTORS,
+    SUBSTITUTED,
+    WHITE_COLLAR,
+)
 
 # Citizen attribute columns written by society and read by behaviour, regime and metrics.
 CITIZEN_COLUMNS: dict[str, type] = {
@@ -30,64 +40,180 @@ CITIZEN_COLUMNS: dict[str, type] = {
     "loan_due_day": np.int8,   # 0..29: day of the month the instalment is due
     "cashless": np.float32,    # this citizen's share of purchases paid digitally
     "dog_owner": np.bool_,
+    "online": np.bool_,        # has internet access at the start
+    "account": np.int8,        # bank account state at the start (ACCOUNT_STATES)
+    "seller": np.bool_,        # sells on online platforms (self-employed, merchants)
 }
+# Columns a society folder written before a column existed may lack, with their defaults.
+CITIZEN_DEFAULTS: dict[str, object] = {"online": True, "account": ACCOUNT_OPEN, "seller": False}
 
-SECTORS: tuple[str, ...] = (
-    "child", "student", "agriculture", "manufacturing", "services", "finance", "public",
-    "security_linked", "unemployed", "inactive", "retired",
-)
-SECTOR_INDEX = {s: i for i, s in enumerate(SECTORS)}
-WHITE_COLLAR = ("finance", "public", "security_linked")
+
+@dataclass
+class CitizenState:
+    """Circumstances that change during a run; the society's own columns stay as drawn.
+
+    Behaviour reads it (who may do what), consequences write it (what decisions did).
+    """
+
+    sector: np.ndarray           # int8, SECTORS
+    has_loan: np.ndarray         # bool
+    unpaid_judgment: np.ndarray  # bool
+    missed_streak: np.ndarray    # int8
+    aware: np.ndarray            # bool
+    belief: np.ndarray           # float32: multiplier on the perceived chance of being recorded
+    online: np.ndarray           # bool: internet access now
+    online_back: np.ndarray      # int32: day a cut ends (-1: not cut)
+    account: np.ndarray          # int8, ACCOUNT_STATES
+    college: np.ndarray          # bool: college education (changes when a school leaver is admitted)
+    household: np.ndarray        # int32: a member who breaks with the family leaves it
+    seller: np.ndarray           # bool
+    next_event_id: int = 0
+    rate_mod: dict[int, np.ndarray] = field(default_factory=dict)  # per-citizen rate factors by event type
+
+    @staticmethod
+    def of(cols: dict[str, np.ndarray]) -> CitizenState:
+        n = len(cols["age"])
+        return CitizenState(cols["sector"].copy(), cols["has_loan"].copy(), np.zeros(n, bool), np.zeros(n, np.int8),
+                            cols["aware"].copy(), np.ones(n, np.float32), cols["online"].copy(),
+                            np.full(n, -1, np.int32), cols["account"].copy(), cols["college"].copy(),
+                            cols["household"].copy(), cols["seller"].copy())
+
+    def modify_rate(self, etype: int, citizens: np.ndarray, factor: float, low: float = 0.0,
+                    high: float = 2.0) -> None:
+        """A citizen's future rate of one act changes (advice, coupons, learning from refusals)."""
+        if etype not in self.rate_mod:
+            self.rate_mod[etype] = np.ones(len(self.belief), np.float32)
+        mod = self.rate_mod[etype]
+        np.multiply.at(mod, citizens, np.float32(factor))
+        np.clip(mod, low, high, out=mod)
+
+    @property
+    def banked(self) -> np.ndarray:
+        return self.account == ACCOUNT_OPEN
 
 
 @dataclass
 class EventBatch:
-    """True events of one day: what citizens really did (never read by a regime directly)."""
+    """True events of one day: what citizens really did or tried (never read by a regime directly).
 
-    etype: np.ndarray    # int16, index into the catalogue
+    `outcome` says whether an attempt was made, refused, replaced by a slower substitute, or
+    turned away because the place was full (OUTCOMES); acts other than attempts are always made.
+    """
+
+    etype: np.ndarray    # int16, index into the vocabulary's EVENTS
     citizen: np.ndarray  # int32, the actor
-    digital: np.ndarray  # bool, paid digitally (only matters for purchases)
+    paid: np.ndarray     # int8: UNPAID, CASH or DIGITAL (S1-M3)
     event_id: np.ndarray  # int64, unique in the run
+    target: np.ndarray   # int8: a job application's sector (-1 elsewhere)
+    outcome: np.ndarray  # int8: OUTCOMES
 
     def __len__(self) -> int:
         return len(self.etype)
+
+    @property
+    def digital(self) -> np.ndarray:
+        return self.paid == DIGITAL
+
+    @property
+    def made(self) -> np.ndarray:
+        """Acts that happened: made attempts, and trips made by a substitute."""
+        return (self.outcome == MADE) | (self.outcome == SUBSTITUTED)
 
     def take(self, mask_or_idx: np.ndarray) -> EventBatch:
         return EventBatch(*(getattr(self, f.name)[mask_or_idx] for f in fields(self)))
 
+    @staticmethod
+    def concat(batches: list[EventBatch]) -> EventBatch:
+        return EventBatch(*(np.concatenate([getattr(b, f.name) for b in batches]) for f in fields(EventBatch)))
+
+    @staticmethod
+    def of(etype, citizen, paid, first_id: int, target=None) -> EventBatch:
+        k = len(etype)
+        return EventBatch(np.asarray(etype, np.int16), np.asarray(citizen, np.int32), np.asarray(paid, np.int8),
+                          np.arange(first_id, first_id + k, dtype=np.int64),
+                          np.full(k, -1, np.int8) if target is None else np.asarray(target, np.int8),
+                          np.zeros(k, np.int8))
+
+
+class _Columns:
+    """Batches of parallel arrays: take, concatenate, an empty batch."""
+
+    def __len__(self) -> int:
+        return len(getattr(self, fields(self)[0].name))
+
+    def take(self, mask_or_idx: np.ndarray):
+        return type(self)(*(getattr(self, f.name)[mask_or_idx] for f in fields(self)))
+
+    @classmethod
+    def concat(cls, batches: list):
+        if not batches:
+            return cls.empty()
+        return cls(*(np.concatenate([getattr(b, f.name) for b in batches]) for f in fields(cls)))
+
+    @classmethod
+    def empty(cls):
+        return cls(*(np.empty(0, cls.DTYPES[f.name]) for f in fields(cls)))
+
 
 @dataclass
-class RecordBatch:
-    """What a scorer's channels wrote down. `true` is the truth flag the regime never reads."""
+class Records(_Columns):
+    """What a scorer's channels wrote down, as the regime sees it: no truth, no actor.
+
+    Truth is kept from decisions by type: the regime's code receives only this.
+    """
+
+    record_id: np.ndarray     # int64
+    citizen: np.ndarray       # int32, the citizen the record is attributed to
+    etype: np.ndarray         # int16
+    channel: np.ndarray       # int8
+    day_event: np.ndarray     # int16
+    day_recorded: np.ndarray  # int16
+
+    DTYPES = {"record_id": np.int64, "citizen": np.int32, "etype": np.int16, "channel": np.int8,
+              "day_event": np.int16, "day_recorded": np.int16}
+
+
+@dataclass
+class RecordTruth(_Columns):
+    """What really lies behind each record, aligned with its Records batch (the audit's view)."""
 
     record_id: np.ndarray  # int64
     event_id: np.ndarray   # int64, -1 for invented reports
-    citizen: np.ndarray    # int32, the citizen the record is attributed to
     actor: np.ndarray      # int32, who really did it (-1 for invented)
-    etype: np.ndarray      # int16
-    channel: np.ndarray    # int8
-    day_event: np.ndarray  # int16
-    day_recorded: np.ndarray  # int16
     true: np.ndarray       # bool: attributed to the real actor of a real event
 
-    def __len__(self) -> int:
-        return len(self.etype)
+    DTYPES = {"record_id": np.int64, "event_id": np.int64, "actor": np.int32, "true": np.bool_}
 
-    def take(self, mask_or_idx: np.ndarray) -> RecordBatch:
-        return RecordBatch(*(getattr(self, f.name)[mask_or_idx] for f in fields(self)))
 
-    @staticmethod
-    def concat(batches: list[RecordBatch]) -> RecordBatch:
-        if not batches:
-            return RecordBatch.empty()
-        return RecordBatch(*(np.concatenate([getattr(b, f.name) for b in batches])
-                             for f in fields(RecordBatch)))
+@dataclass
+class Decisions(_Columns):
+    """The regime's decisions of one day: each a measure applied to a citizen, with its cause.
 
-    @staticmethod
-    def empty() -> RecordBatch:
-        return RecordBatch(np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int32),
-                           np.empty(0, np.int32), np.empty(0, np.int16), np.empty(0, np.int8),
-                           np.empty(0, np.int16), np.empty(0, np.int16), np.empty(0, np.bool_))
+    Made by scorers (without truth); the audit fills `wrongful`; the consequences' registry
+    applies each decision's effect; the recorder writes them (measures.parquet).
+    """
+
+    day: np.ndarray            # int16
+    citizen: np.ndarray        # int32, whom the measure applies to
+    scorer: np.ndarray         # int16
+    measure: np.ndarray        # int16, label code of '<scorer>:<measure>'
+    kind: np.ndarray           # int8, MEASURE_KINDS
+    effect: np.ndarray         # int8, EFFECTS
+    domain: np.ndarray         # int8, DOMAINS
+    event_id: np.ndarray       # int64, the gated attempt (-1: none)
+    event_type: np.ndarray     # int16, the gated attempt's or the triggering record's type (-1: none)
+    cause_record: np.ndarray   # int64, the record that triggered it (-1: none)
+    cause_citizen: np.ndarray  # int32, whose status caused it (a parent, for a child barred)
+    price_factor: np.ndarray   # float32
+    duration: np.ndarray       # int16, days a lasting effect holds
+    rate_factor: np.ndarray    # float32, advice and coupons
+    money: np.ndarray          # float32, yuan moved (set by the consequences)
+    wrongful: np.ndarray       # bool, rested on false records (set by the audit)
+
+    DTYPES = {"day": np.int16, "citizen": np.int32, "scorer": np.int16, "measure": np.int16, "kind": np.int8,
+              "effect": np.int8, "domain": np.int8, "event_id": np.int64, "event_type": np.int16,
+              "cause_record": np.int64, "cause_citizen": np.int32, "price_factor": np.float32,
+              "duration": np.int16, "rate_factor": np.float32, "money": np.float32, "wrongful": np.bool_}
 
 
 def symmetric_csr(n: int, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -12,14 +12,28 @@ baseline share them (common random numbers): deterrence only moves acceptance th
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from scorelab.behaviour.alias import build_alias, draw_alias
-from scorelab.behaviour.catalogue import CATALOGUE, EVENT_INDEX
+from scorelab.behaviour.catalogue import rate_of
 from scorelab.streams import stream
-from scorelab.tables import SECTOR_INDEX, EventBatch
+from scorelab.tables import CitizenState, EventBatch
+from scorelab.vocabulary import (
+    ACCOUNT_OPEN,
+    CASH,
+    DIGITAL,
+    EVENT_INDEX,
+    EVENTS,
+    SECTOR_INDEX,
+    UNEMPLOYED,
+    UNPAID,
+    WORKING_SECTORS,
+)
+
+RATES = [rate_of(e.name) for e in EVENTS]
+BehaviourState = CitizenState  # the name earlier code used
 
 MAX_TRAIT_MULTIPLIER = 8.0
 # Bounds of the dynamic factor are constants, not regime parameters, so that a run and its
@@ -30,8 +44,7 @@ COLLEGE_DAY = 157  # early June, the national college entrance exam
 SCHOOL_DAY = 244   # 1 September
 COLLEGE_APPLY = 0.55  # gross tertiary enrolment around 54% (assumption)
 HIGH_FEE_SCHOOL = 0.03  # share of children applying to a high-fee school each year (assumption)
-WORK_SECTORS = np.array([SECTOR_INDEX[s] for s in ("agriculture", "manufacturing", "services", "finance",
-                                                    "public", "security_linked")], np.int8)
+WORK_SECTORS = np.array([SECTOR_INDEX[s] for s in WORKING_SECTORS], np.int8)
 WORK_WEIGHTS = np.array([0.2, 0.22, 0.3, 0.06, 0.12, 0.1])
 
 
@@ -47,37 +60,26 @@ class Perception:
     reward_response: float
 
 
-@dataclass
-class BehaviourState:
-    """Circumstances that change during a run (the society's own columns stay as drawn)."""
+def eligible_now(name: str, st: CitizenState, white_collar: np.ndarray, dog_owner: np.ndarray) -> np.ndarray:
+    """Who may do an act with this eligibility today (scorelab.vocabulary.ELIGIBILITY)."""
+    if name == "has_loan":
+        return st.has_loan
+    if name == "unpaid_judgment":
+        return st.unpaid_judgment
+    if name == "job_seeker":
+        return st.sector == UNEMPLOYED
+    if name == "white_collar":
+        return white_collar
+    if name == "dog_owner":
+        return dog_owner
+    if name == "unbanked":
+        return st.account != ACCOUNT_OPEN
+    if name == "seller":
+        return st.seller
+    raise KeyError(name)
 
-    sector: np.ndarray           # int8
-    has_loan: np.ndarray         # bool
-    unpaid_judgment: np.ndarray  # bool
-    missed_streak: np.ndarray    # int8
-    aware: np.ndarray            # bool
-    belief: np.ndarray           # float32: multiplier on the perceived chance of being recorded
-    next_event_id: int = 0
-    rate_mod: dict[int, np.ndarray] = field(default_factory=dict)  # S2-N3 per-citizen rate factors
 
-    def modify_rate(self, etype: int, citizens: np.ndarray, factor: float) -> None:
-        """A regime's response to a record changes this citizen's future rate (advice or coupons)."""
-        if etype not in self.rate_mod:
-            self.rate_mod[etype] = np.ones(len(self.belief), np.float32)
-        mod = self.rate_mod[etype]
-        np.multiply.at(mod, citizens, factor)
-        np.clip(mod, 0.0, MAX_RATE_MODIFIER, out=mod)
-
-    def eligible(self, name: str, white_collar: np.ndarray) -> np.ndarray:
-        if name == "has_loan":
-            return self.has_loan
-        if name == "unpaid_judgment":
-            return self.unpaid_judgment
-        if name == "job_seeker":
-            return self.sector == SECTOR_INDEX["unemployed"]
-        if name == "white_collar":
-            return white_collar
-        raise KeyError(name)
+STATIC_ELIGIBILITY = (None, "white_collar", "dog_owner")  # fixed for the run: folded into the alias tables
 
 
 class Behaviour:
@@ -90,22 +92,23 @@ class Behaviour:
         self.n = society.n
         self.age = society.cols["age"]
         self.cashless = society.cols["cashless"]
+        self.cashless_scale = 1.0  # today's cash share relative to the start (a dated parameter)
         self.white_collar = society.white_collar()
         self.dog_owner = society.cols["dog_owner"]
         self._cov: dict[str, np.ndarray] = {}
-        for e in CATALOGUE:
-            for t in e.traits:
+        for r in RATES:
+            for t in r.traits:
                 if t != "unemployed" and t not in self._cov:
                     self._cov[t] = society.covariate(t)
         # static propensity per event type: an alias table, or a plain pool when weights are equal
         self._alias: dict[int, tuple[np.ndarray, np.ndarray, float]] = {}
         self._pool: dict[int, np.ndarray] = {}
         everyone = np.arange(self.n)
-        for k, e in enumerate(CATALOGUE):
-            if e.schedule is None and e.eligible in (None, "white_collar"):
-                w = self._static_weight(e, everyone)
+        for k, e in enumerate(EVENTS):
+            if e.schedule is None and e.eligible in STATIC_ELIGIBILITY and RATES[k].per_day > 0:
+                w = self._static_weight(k, everyone)
                 total = float(w.sum())
-                if e.traits and total > 0:
+                if RATES[k].traits and total > 0:
                     prob, alias = build_alias(w)
                     self._alias[k] = (prob, alias, total)
                 else:
@@ -118,88 +121,98 @@ class Behaviour:
         self.economy = None  # consequences.economy.Economy, attached by the engine
         self._age6_17 = np.flatnonzero((self.age >= 6) & (self.age <= 17)).astype(np.int32)
 
-    def new_state(self) -> BehaviourState:
-        c = self.society.cols
-        return BehaviourState(c["sector"].copy(), c["has_loan"].copy(), np.zeros(self.n, bool),
-                              np.zeros(self.n, np.int8), c["aware"].copy(), np.ones(self.n, np.float32))
+    def new_state(self) -> CitizenState:
+        return CitizenState.of(self.society.cols)
 
     # ------------------------------------------------------------------ per day
-    def draw_day(self, day: int, st: BehaviourState) -> tuple[EventBatch, np.ndarray]:
-        """The day's events, and the job applications' target sectors (aligned, -1 elsewhere)."""
+    def draw_day(self, day: int, st: CitizenState, injected: list[tuple[int, np.ndarray]] = ()) -> EventBatch:
+        """The day's events (job applications carry their target sector), and any events the
+        consequences injected (police stops after yesterday's alerts)."""
         parts: list[tuple[int, np.ndarray, np.ndarray]] = []
-        for k, e in enumerate(CATALOGUE):
-            if e.schedule is None:
-                cit, digital = self._poisson_type(k, e, day, st)
-                parts.append((k, cit, digital))
+        for k, e in enumerate(EVENTS):
+            if e.schedule is None and RATES[k].per_day > 0:
+                cit, paid = self._poisson_type(k, e, day, st)
+                parts.append((k, cit, paid))
         parts += self._month(day, st)
         parts += self._yearly(day)
+        for k, cit in injected:
+            parts.append((k, cit, np.zeros(len(cit), np.int8)))
         etype = np.concatenate([np.full(len(c), k, np.int16) for k, c, _ in parts])
         citizen = np.concatenate([c for _, c, _ in parts]).astype(np.int32)
-        digital = np.concatenate([d for _, _, d in parts])
-        ids = np.arange(st.next_event_id, st.next_event_id + len(etype), dtype=np.int64)
-        st.next_event_id += len(etype)
-        events = EventBatch(etype, citizen, digital, ids)
-        target = np.full(len(events), -1, np.int8)
+        paid = np.concatenate([d for _, _, d in parts]).astype(np.int8)
+        events = EventBatch.of(etype, citizen, paid, st.next_event_id)
+        st.next_event_id += len(events)
         jobs = np.flatnonzero(etype == EVENT_INDEX["job_application"])
         if len(jobs):
             rng = stream(self.seed, "behaviour.job_target", day)
-            target[jobs] = WORK_SECTORS[rng.choice(len(WORK_SECTORS), len(jobs), p=WORK_WEIGHTS)]
+            events.target[jobs] = WORK_SECTORS[rng.choice(len(WORK_SECTORS), len(jobs), p=WORK_WEIGHTS)]
         self._update_state(events, st)
-        return events, target
+        return events
 
-    def _static_weight(self, e, cand: np.ndarray) -> np.ndarray:
+    def _static_weight(self, k: int, cand: np.ndarray) -> np.ndarray:
         """Propensity from fixed attributes: exp(sum coef * covariate), capped; 0 if ineligible."""
+        e, traits = EVENTS[k], RATES[k].traits
         w = np.ones(len(cand), np.float64)
         z = np.zeros(len(cand), np.float32)
-        for t, coef in e.traits.items():
+        for t, coef in traits.items():
             if t != "unemployed":
                 z += coef * self._cov[t][cand]
-        if e.traits:
+        if traits:
             w = np.minimum(np.exp(z, dtype=np.float64), MAX_TRAIT_MULTIPLIER)
         a = self.age[cand]
         ok = (a >= e.min_age) & (a <= e.max_age)
-        if e.name == "dog_fouling":
+        if e.eligible == "dog_owner":
             ok &= self.dog_owner[cand]
         if e.eligible == "white_collar":
             ok &= self.white_collar[cand]
         return np.where(ok, w, 0.0)
 
-    def _poisson_type(self, k: int, e, day: int, st: BehaviourState) -> tuple[np.ndarray, np.ndarray]:
+    def _poisson_type(self, k: int, e, day: int, st: CitizenState) -> tuple[np.ndarray, np.ndarray]:
         rng = stream(self.seed, "behaviour", k, day)
+        rate = RATES[k]
         boost = 1.0 + MAX_REWARD_RESPONSE if e.polarity > 0 else 1.0
         if e.category == "consumption":
             boost *= MAX_RATE_MODIFIER
-        unemp = e.traits.get("unemployed", 0.0)
+        unemp = rate.traits.get("unemployed", 0.0)
         dyn_max = boost * (np.exp(unemp) if unemp > 0 else 1.0)
         if k in self._alias:
             prob, alias, total = self._alias[k]
-            count = rng.poisson(e.rate * total * dyn_max)
+            count = rng.poisson(rate.per_day * total * dyn_max)
             cand = draw_alias(prob, alias, rng.random(count), rng.random(count))
             weight_ok = None
         elif k in self._pool:
             pool = self._pool[k]
-            count = rng.poisson(e.rate * len(pool) * dyn_max) if len(pool) else 0
+            count = rng.poisson(rate.per_day * len(pool) * dyn_max) if len(pool) else 0
             cand = pool[rng.integers(0, max(len(pool), 1), count)]
             weight_ok = None
         else:
-            pool = np.flatnonzero(st.eligible(e.eligible, self.white_collar))
-            lam = e.rate * MAX_TRAIT_MULTIPLIER * dyn_max if e.traits else e.rate * dyn_max
+            pool = np.flatnonzero(eligible_now(e.eligible, st, self.white_collar, self.dog_owner))
+            lam = rate.per_day * (MAX_TRAIT_MULTIPLIER if rate.traits else 1.0) * dyn_max
             count = rng.poisson(lam * len(pool)) if len(pool) else 0
             cand = pool[rng.integers(0, max(len(pool), 1), count)]
-            weight_ok = self._static_weight(e, cand) / (MAX_TRAIT_MULTIPLIER if e.traits else 1.0)
+            weight_ok = self._static_weight(k, cand) / (MAX_TRAIT_MULTIPLIER if rate.traits else 1.0)
         u = rng.random(count)
-        u_digital = rng.random(count)
+        u_paid = rng.random(count) if e.paid else None
         factor = self._deterrence(k, e, cand, st)
         if k in st.rate_mod:
             factor = factor * st.rate_mod[k][cand]
         if unemp:
-            factor = factor * np.exp(unemp * (st.sector[cand] == SECTOR_INDEX["unemployed"]))
+            factor = factor * np.exp(unemp * (st.sector[cand] == UNEMPLOYED))
+        if e.online_share > 0:  # without internet access, the online share of an act does not happen
+            factor = factor * np.where(st.online[cand], 1.0, 1.0 - e.online_share)
         accept = factor / dyn_max if weight_ok is None else weight_ok * factor / dyn_max
         keep = u < accept
-        digital = u_digital[keep] < self.cashless[cand[keep]]
-        return cand[keep].astype(np.int32), digital
+        cand = cand[keep].astype(np.int32)
+        if u_paid is None:
+            return cand, np.full(len(cand), UNPAID, np.int8)
+        digital = (u_paid[keep] < self.cashless_today(cand)) & (st.account[cand] == ACCOUNT_OPEN)
+        return cand, np.where(digital, DIGITAL, CASH).astype(np.int8)
 
-    def _deterrence(self, k: int, e, cand: np.ndarray, st: BehaviourState) -> np.ndarray | float:
+    def cashless_today(self, cit: np.ndarray) -> np.ndarray:
+        """Each citizen's share of payments made digitally today (S1-M3; grows when the share is dated)."""
+        return 1.0 - (1.0 - self.cashless[cit]) * self.cashless_scale
+
+    def _deterrence(self, k: int, e, cand: np.ndarray, st: CitizenState) -> np.ndarray | float:
         """S2-N8 and Becker: an aware citizen's rate falls with (p^a)(f^b); the unaware do not react."""
         per = self.perception
         if e.deterrable and per.penalty[k] > 0 and per.p[k] > 0:
@@ -210,7 +223,7 @@ class Behaviour:
             return 1.0 + st.aware[cand] * per.reward_response * (p ** per.a) * (per.reward[k] ** per.b)
         return 1.0
 
-    def _month(self, day: int, st: BehaviourState) -> list[tuple[int, np.ndarray, np.ndarray]]:
+    def _month(self, day: int, st: CitizenState) -> list[tuple[int, np.ndarray, np.ndarray]]:
         """S2-N1: each borrower's monthly instalment is on time, late or missed; 3 missed = default.
 
         The citizens whose month turns over today also get their income and pay their living
@@ -224,13 +237,13 @@ class Behaviour:
         group, u = everyone[active], u[active]
         cons = self._cov_or("conscientiousness", group)
         inc = self._cov_or("income_z", group)
-        unemployed = st.sector[group] == SECTOR_INDEX["unemployed"]
+        unemployed = st.sector[group] == UNEMPLOYED
         stress = np.exp(-0.5 * cons - 0.4 * inc + 1.2 * unemployed)
         if self.economy is not None:
             stress = stress * np.where(self.economy.shortfall(group), 4.0, 1.0)
         k_late, k_miss = EVENT_INDEX["loan_late"], EVENT_INDEX["loan_missed"]
-        p_late = 0.03 * stress * self._deterrence(k_late, CATALOGUE[k_late], group, st)
-        p_miss = 0.008 * stress * self._deterrence(k_miss, CATALOGUE[k_miss], group, st)
+        p_late = 0.03 * stress * self._deterrence(k_late, EVENTS[k_late], group, st)
+        p_miss = 0.008 * stress * self._deterrence(k_miss, EVENTS[k_miss], group, st)
         missed = u < p_miss
         late = ~missed & (u < p_miss + p_late)
         on_time = ~missed & ~late
@@ -242,12 +255,12 @@ class Behaviour:
         st.missed_streak[group[default]] = 0
         outcomes = ((EVENT_INDEX["loan_on_time"], on_time), (k_late, late), (k_miss, missed),
                     (EVENT_INDEX["loan_default"], default))
-        out = [(k, group[mask], np.ones(int(mask.sum()), bool)) for k, mask in outcomes]
+        out = [(k, group[mask], np.zeros(int(mask.sum()), np.int8)) for k, mask in outcomes]
         if self.economy is not None:
             paid = np.zeros(len(everyone), bool)
             paid[np.flatnonzero(active)[on_time | late]] = True
-            below = self.economy.month(day, everyone, st, paid)
-            out.append((EVENT_INDEX["min_balance_breach"], below, np.ones(len(below), bool)))
+            below = self.economy.month(day, everyone, st, paid, self.cashless_today(everyone))
+            out.append((EVENT_INDEX["min_balance_breach"], below, np.zeros(len(below), np.int8)))
         return out
 
     def _cov_or(self, name: str, idx: np.ndarray) -> np.ndarray:
@@ -260,14 +273,14 @@ class Behaviour:
         if day % 365 == COLLEGE_DAY:
             rng = stream(self.seed, "behaviour.college", day)
             who = self._age18[rng.random(len(self._age18)) < COLLEGE_APPLY]
-            out.append((EVENT_INDEX["college_application"], who, np.ones(len(who), bool)))
+            out.append((EVENT_INDEX["college_application"], who, np.zeros(len(who), np.int8)))
         if day % 365 == SCHOOL_DAY:
             rng = stream(self.seed, "behaviour.school", day)
             who = self._age6_17[rng.random(len(self._age6_17)) < HIGH_FEE_SCHOOL]
-            out.append((EVENT_INDEX["school_enrolment"], who, np.ones(len(who), bool)))
+            out.append((EVENT_INDEX["school_enrolment"], who, np.zeros(len(who), np.int8)))
         return out
 
-    def _update_state(self, events: EventBatch, st: BehaviourState) -> None:
+    def _update_state(self, events: EventBatch, st: CitizenState) -> None:
         """True events that change circumstances: a judgment debt starts or is repaid."""
         st.unpaid_judgment[events.citizen[events.etype == EVENT_INDEX["court_judgment_unpaid"]]] = True
         st.unpaid_judgment[events.citizen[events.etype == EVENT_INDEX["judgment_repaid"]]] = False

@@ -11,9 +11,10 @@ Three textbook processes on a graph stored as CSR arrays (`indptr` int64 of leng
   association, the truncated Katz series).
 
 All three work on whole frontiers with numpy: the only Python loop is over generations (or
-hops), and each generation's work is proportional to the CSR entries it touches. The engine
-does not call these yet; they are the reference processes the validation tests check against
-analytic results (tests/test_network_validation.py).
+hops), and each generation's work is proportional to the CSR entries it touches. They are
+the reference processes the validation tests check against analytic results
+(tests/test_network_validation.py); `cascade_sizes`, the same independent cascade run for
+many acts at once, is what the engine's crowd channels use for pile-ons that spread.
 """
 
 from __future__ import annotations
@@ -149,3 +150,39 @@ def geometric_spillover(indptr: np.ndarray, indices: np.ndarray, sources: np.nda
         value = share * np.bincount(where, weights=value[origin], minlength=len(rows))
         total[rows] += value
     return total
+
+
+def cascade_sizes(neighbours, n: int, seed_act: np.ndarray, seed_node: np.ndarray, actors: np.ndarray,
+                  transmissibility: float, generations: int, rng: np.random.Generator) -> np.ndarray:
+    """Many independent cascades at once, one per act; returns how many nodes each reached.
+
+    Mechanism: S1-M11 pile-ons that spread: the first reporters (`seed_node`, each in cascade
+    `seed_act`) draw in each of their own contacts with probability T, and those draw in
+    theirs, for at most `generations` steps; the act's author (`actors[act]`) never reports
+    on themself. Each cascade is the independent cascade of `independent_cascade` (Kempe et
+    al. 2003), so its final size follows bond percolation (S = 1 - exp(-z T S) on
+    Erdos-Renyi graphs when generations are unbounded); the cascades share one pass per
+    generation over (cascade, node) keys, so the work grows with the reporters, not with
+    cascades x citizens. `neighbours(rows) -> (origin, neighbour)` walks the live ties.
+    """
+    n_acts = len(actors)
+    if not len(seed_node):
+        return np.zeros(n_acts, np.int64)
+    act = seed_act.astype(np.int64)
+    keep = seed_node != actors[act]
+    active = np.unique(act[keep] * n + seed_node[keep].astype(np.int64))
+    frontier = active
+    for _ in range(int(generations)):
+        if not len(frontier) or transmissibility <= 0:
+            break
+        acts, nodes = frontier // n, frontier % n
+        o, nb = neighbours(nodes)
+        acts = acts[o]
+        nb = nb.astype(np.int64)
+        ok = nb != actors[acts]
+        cand = acts[ok] * n + nb[ok]
+        new = np.unique(cand[rng.random(len(cand)) < transmissibility])
+        new = new[~np.isin(new, active, assume_unique=True)]
+        active = np.union1d(active, new)
+        frontier = new
+    return np.bincount(active // n, minlength=n_acts)

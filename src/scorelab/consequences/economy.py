@@ -1,30 +1,32 @@
-"""Money (S2-N1, S2-N2, S1-M8, S1-M9): income, living costs, loans, savings, prices.
+"""Money (S2-N1, S2-N2, S1-M8, S1-M9, S1-M13): income, living costs, loans, savings, prices.
 
 Each citizen's month turns over on their loan due day, so 1/30 of citizens are touched a
-day: income comes in (less when out of work; only the cash share while digital payments are
-suspended, S1-M8), living costs and a loan instalment go out, and savings carry the rest.
-Too little in the account raises the chance of a missed instalment (behaviour reads
-`savings`), and a balance under the minimum is a recorded event (S2-N1). Measures with a
-price move money: a surcharge costs, a discount or waiver saves. Together with job loss and
-hiring exclusion this lets a spiral happen: sanction, lost job, missed payments, lower score.
+day: income comes in (less when out of work; without a bank account at a fee; while digital
+payments are suspended only the cash share, S1-M8), living costs and a loan instalment go
+out, and savings carry the rest. Too little in the account raises the chance of a missed
+instalment, and a balance under the minimum is a recorded event (S2-N1).
+
+Every yuan that moves is counted in one of the flows (`FLOWS`), per citizen, so that
+savings at the end = savings at the start + the sum of the flows (the ledger of money).
+Income that sanctions cost (a job lost, digital income blocked, hours at a police stop, sales
+refused) is counted apart in `lost`, split by whether the sanction rested on false records.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 
 import numpy as np
 
-from scorelab.behaviour.catalogue import EVENT_INDEX
 from scorelab.society.marginals import DEFAULT, load_marginals, value
 from scorelab.streams import stream
-from scorelab.tables import SECTOR_INDEX
+from scorelab.vocabulary import ACCOUNT_OPEN, EVENT_INDEX, N_EVENT_TYPES, UNEMPLOYED
 
-WORKING = np.zeros(len(SECTOR_INDEX), bool)
-WORKING[[SECTOR_INDEX[s] for s in ("agriculture", "manufacturing", "services", "finance", "public",
-                                   "security_linked")]] = True
-UNEMPLOYED = SECTOR_INDEX["unemployed"]
-SUSPENSION_DAYS = 30  # a payment suspension (S1-M8) blocks digital income for a month (assumption)
+# money flows per citizen: income and sales in; living, instalments, fees out; measures, deposits
+# and travel either way (a deposit goes out and comes back)
+FLOWS: tuple[str, ...] = ("income", "sales", "living", "instalments", "measures", "fees", "deposits", "travel",
+                          "frozen")
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,18 @@ class EconomyParams:
     new_ties_per_year: float
     tie_candidates: int
     prices: dict[str, float]
+    substitute_share: float
+    working_hours_per_month: float
+    cash_wage_fee: float
+    cash_acceptance: float
+    deposit_days: int
+    police_stop_hours: float
+    shortage: float
+    refusal_learning: float
+    college_admission: float
+    college_premium: float
+    school_premium: float
+    platform_income_share: float
 
     @staticmethod
     def of(marginals: str) -> EconomyParams:
@@ -47,78 +61,178 @@ class EconomyParams:
             m = load_marginals(marginals)
         except Exception:  # a hand-made society names no marginals file
             m = load_marginals(DEFAULT)
-        e = m["economy"]
-        prices = {k: float(v) for k, v in m["prices"].items() if k in EVENT_INDEX}
+        e, k = m["economy"], m["consequences"]
+        prices = {name: float(v) for name, v in m["prices"].items() if name in EVENT_INDEX}
         return EconomyParams(value(e["consumption_share"]), value(e["unemployed_income"]),
                              value(e["initial_savings_months"]), value(e["instalment_share"]),
                              value(e["min_balance"]), value(e["loan_approval"]), int(value(e["loan_months"])),
-                             value(e["new_ties_per_year"]), int(value(e["tie_candidates"])), prices)
+                             value(e["new_ties_per_year"]), int(value(e["tie_candidates"])), prices,
+                             value(k["substitute_share"]), value(k["working_hours_per_month"]),
+                             value(k["cash_wage_fee"]), value(k["cash_acceptance"]), int(value(k["deposit_days"])),
+                             value(k["police_stop_hours"]), value(k["shortage"]), value(k["refusal_learning"]),
+                             value(k["college_admission"]), value(m["income"]["college_premium"]),
+                             value(k["school_premium"]), value(k["platform_income_share"]))
 
     def price_vector(self) -> np.ndarray:
         """Base price per event type (0 where none), for measures' money effects."""
-        out = np.zeros(len(EVENT_INDEX))
+        out = np.zeros(N_EVENT_TYPES)
         for k, v in self.prices.items():
             out[EVENT_INDEX[k]] = v
         return out
 
 
 class Economy:
-    def __init__(self, society, seed: int, params: EconomyParams) -> None:
+    def __init__(self, cols: dict[str, np.ndarray], seed: int, params: EconomyParams) -> None:
         self.p = params
         self.seed = seed
-        c = society.cols
-        self.monthly = (c["income"] / 12.0).astype(np.float64)
-        self.cashless = c["cashless"]
-        self.adult = c["age"] >= 18
-        rng = stream(seed, "economy.init")
-        self.savings = self.monthly * params.initial_savings_months * rng.exponential(1.0, society.n)
-        self.instalment = np.where(c["has_loan"], self.monthly * params.instalment_share, 0.0)
-        self.suspended_until = np.full(society.n, -1, np.int32)
+        n = len(cols["age"])
+        self.n = n
+        self.monthly = (cols["income"] / 12.0).astype(np.float64)
+        self.cashless = cols["cashless"]
+        self.adult = cols["age"] >= 18
+        self.seller = cols["seller"]
         self.prices = params.price_vector()
-        self.money_in = 0.0   # measures' money effects, for the manifest
+        rng = stream(seed, "economy.init")
+        self.savings = self.monthly * params.initial_savings_months * rng.exponential(1.0, n)
+        if "savings" in cols:  # a hand-made society (scenario) may give its citizens' savings
+            self.savings = cols["savings"].astype(np.float64).copy()
+        self.savings_initial = self.savings.copy()
+        self.instalment = np.where(cols["has_loan"], self.monthly * params.instalment_share, 0.0)
+        self.flows = np.zeros((len(FLOWS), n), np.float64)
+        self.lost = np.zeros(n, np.float64)           # income sanctions cost, rightly
+        self.lost_wrongful = np.zeros(n, np.float64)  # ... and on false records
+        # S1-M8 payment suspension: digital money frozen until the day it ends
+        self.suspended_until = np.full(n, -1, np.int32)
+        self.suspension_wrongful = np.zeros(n, bool)
+        self.suspended_first = np.full(n, -1, np.int32)
+        self.frozen = np.zeros(n, np.float64)
+        self._thaw: dict[int, list[np.ndarray]] = defaultdict(list)
+        # how suspended citizens fared: the first day their accessible money ran out
+        self.broke_first = np.full(n, -1, np.int32)
+        self.broke_after_suspension = np.full(n, -1, np.int32)
+        # job losses that sanctions caused, until the next job
+        self.dismissed = np.zeros(n, bool)
+        self.dismissed_wrongful = np.zeros(n, bool)
+        self._deposits: dict[int, list[tuple[np.ndarray, np.ndarray]]] = defaultdict(list)
+        self.money_in = 0.0   # totals of measures' money effects, for the manifest
         self.money_out = 0.0
 
-    def month(self, day: int, due: np.ndarray, state, paid: np.ndarray) -> np.ndarray:
+    # ------------------------------------------------------------------ moving money
+    def pay(self, citizens: np.ndarray, amount: np.ndarray | float, flow: str, day: int) -> None:
+        """Money into (+) or out of (-) citizens' accounts, counted under `flow`."""
+        if not len(citizens):
+            return
+        amount = np.broadcast_to(np.asarray(amount, np.float64), citizens.shape)
+        np.add.at(self.savings, citizens, amount)
+        np.add.at(self.flows[FLOWS.index(flow)], citizens, amount)
+        if flow == "measures":
+            self.money_in += float(amount[amount > 0].sum())
+            self.money_out += float(-amount[amount < 0].sum())
+        self._note_broke(citizens, day)
+
+    def lose(self, citizens: np.ndarray, amount: np.ndarray | float, wrongful: np.ndarray | bool) -> None:
+        """Income a sanction cost (already missing from the flows), rightly or on false records."""
+        amount = np.broadcast_to(np.asarray(amount, np.float64), citizens.shape)
+        wrongful = np.broadcast_to(np.asarray(wrongful, bool), citizens.shape)
+        np.add.at(self.lost, citizens[~wrongful], amount[~wrongful])
+        np.add.at(self.lost_wrongful, citizens[wrongful], amount[wrongful])
+
+    def _note_broke(self, citizens: np.ndarray, day: int) -> None:
+        broke = citizens[self.savings[citizens] <= 0.0]
+        if not len(broke):
+            return
+        first = broke[self.broke_first[broke] < 0]
+        self.broke_first[first] = day
+        after = broke[(self.suspended_first[broke] >= 0) & (self.broke_after_suspension[broke] < 0)]
+        self.broke_after_suspension[after] = day - self.suspended_first[after]
+
+    # ------------------------------------------------------------------ the month
+    def hourly(self, citizens: np.ndarray) -> np.ndarray:
+        return self.monthly[citizens] / self.p.working_hours_per_month
+
+    def month(self, day: int, due: np.ndarray, state, paid: np.ndarray, cashless: np.ndarray) -> np.ndarray:
         """Turn over the month of the citizens due today; return those under the minimum balance.
 
-        `paid` marks which of them paid their instalment (on time or late) today.
+        `paid` marks which of them paid their instalment (on time or late) today; `cashless`
+        is each due citizen's share of money that moves digitally today (it grows, S1-M3).
         """
         if not len(due):
             return due
+        p = self.p
         unemployed = state.sector[due] == UNEMPLOYED
-        income = self.monthly[due] * np.where(unemployed, self.p.unemployed_income, 1.0)
+        work = self.monthly[due] * np.where(self.seller[due], 1.0 - p.platform_income_share, 1.0)
+        income = np.where(unemployed, self.monthly[due] * p.unemployed_income, work)
+        # a job a sanction took: what work would have paid, less what the unemployed still get
+        cost = self.dismissed[due] & unemployed
+        if cost.any():
+            c = due[cost]
+            self.lose(c, work[cost] - self.monthly[c] * p.unemployed_income, self.dismissed_wrongful[c])
         suspended = self.suspended_until[due] >= day
-        income = np.where(suspended, income * (1.0 - self.cashless[due]), income)
-        spend = self.monthly[due] * self.p.consumption_share
-        self.savings[due] += income - spend - np.where(paid, self.instalment[due], 0.0)
+        if suspended.any():
+            blocked = income[suspended] * cashless[suspended]
+            self.lose(due[suspended], blocked, self.suspension_wrongful[due[suspended]])
+            income[suspended] -= blocked
+        banked = state.account[due] == ACCOUNT_OPEN
+        fee = np.where(banked, 0.0, income * p.cash_wage_fee)
+        self.pay(due, income, "income", day)
+        self.pay(due, -fee, "fees", day)
+        self.pay(due, -self.monthly[due] * p.consumption_share, "living", day)
+        self.pay(due, -np.where(paid, self.instalment[due], 0.0), "instalments", day)
         # loans run their course: about 1/loan_months of them end each month
         rng = stream(self.seed, "economy.loan_end", day)
-        ends = state.has_loan[due] & (rng.random(len(due)) < 1.0 / self.p.loan_months)
+        ends = state.has_loan[due] & (rng.random(len(due)) < 1.0 / p.loan_months)
         state.has_loan[due[ends]] = False
         self.instalment[due[ends]] = 0.0
         # only adults hold accounts a bank watches (children share the household's)
-        return due[(self.savings[due] < self.p.min_balance) & self.adult[due]]
+        return due[(self.savings[due] < p.min_balance) & self.adult[due] & banked]
 
     def shortfall(self, cit: np.ndarray) -> np.ndarray:
         """Whether the account cannot cover the instalment (raises missed payments)."""
         return self.savings[cit] < self.instalment[cit]
 
-    def grant_loans(self, applicants: np.ndarray, refused: np.ndarray, state, day: int) -> np.ndarray:
-        """Loan applications no sanction refused are granted with a fixed chance (S2-N1)."""
+    def step(self, day: int) -> None:
+        """What falls due today: suspensions that end (frozen money returns), deposits returned."""
+        for cit in self._thaw.pop(day, []):
+            back = cit[self.suspended_until[cit] < day]  # not suspended again since
+            self.pay(back, self.frozen[back], "frozen", day)
+            self.frozen[back] = 0.0
+        for cit, amount in self._deposits.pop(day, []):
+            self.pay(cit, amount, "deposits", day)
+
+    # ------------------------------------------------------------------ what decisions do to money
+    def grant_loans(self, applicants: np.ndarray, price_factor: np.ndarray, state, day: int) -> np.ndarray:
+        """Loan applications that were made are granted with a fixed chance (S2-N1); a priced
+        loan's instalment carries the price factor for the loan's life (S1-M9)."""
         if not len(applicants):
             return applicants
         u = stream(self.seed, "economy.loan_grant", day).random(len(applicants))
-        granted = applicants[(u < self.p.loan_approval) & ~refused & ~state.has_loan[applicants]]
+        ok = (u < self.p.loan_approval) & ~state.has_loan[applicants]
+        granted = applicants[ok]
         state.has_loan[granted] = True
-        self.instalment[granted] = self.monthly[granted] * self.p.instalment_share
+        self.instalment[granted] = self.monthly[granted] * self.p.instalment_share * price_factor[ok]
         return granted
 
-    def charge(self, citizens: np.ndarray, money: np.ndarray) -> None:
-        """Money effects of measures: negative costs the citizen, positive saves them money."""
-        np.add.at(self.savings, citizens, money)
-        self.money_in += float(money[money > 0].sum())
-        self.money_out += float(-money[money < 0].sum())
+    def suspend(self, citizens: np.ndarray, day: int, duration: np.ndarray, wrongful: np.ndarray,
+                cashless: np.ndarray) -> None:
+        """S1-M8: digital payments and digital income cut off; the digital share of savings is frozen."""
+        fresh = self.suspended_until[citizens] < day
+        until = day + duration.astype(np.int32)
+        self.suspended_until[citizens] = np.maximum(self.suspended_until[citizens], until)
+        self.suspension_wrongful[citizens] = wrongful
+        first = citizens[self.suspended_first[citizens] < 0]
+        self.suspended_first[first] = day
+        c = citizens[fresh]
+        freeze = np.maximum(self.savings[c], 0.0) * cashless[fresh]
+        self.frozen[c] += freeze
+        self.pay(c, -freeze, "frozen", day)
+        for end in np.unique(until):
+            self._thaw[int(end) + 1].append(citizens[until == end])
+        self._note_broke(citizens, day)
 
-    def suspend(self, citizens: np.ndarray, day: int) -> None:
-        """S1-M8: digital payments cut off for a month; only cash income arrives."""
-        self.suspended_until[citizens] = day + SUSPENSION_DAYS
+    def lock_deposits(self, citizens: np.ndarray, amount: np.ndarray, day: int) -> None:
+        """A rental's deposit leaves savings and returns after deposit_days."""
+        self.pay(citizens, -amount, "deposits", day)
+        self._deposits[day + self.p.deposit_days].append((citizens, amount))
+
+    def is_suspended(self, citizens: np.ndarray, day: int) -> np.ndarray:
+        return self.suspended_until[citizens] >= day

@@ -1,33 +1,43 @@
-"""Job loss and hiring (S1-M6, S2-N2, S1-M12): sanctions move citizens in and out of work."""
+"""Job loss and hiring (S1-M6, S2-N2, S1-M12): decisions move citizens in and out of work."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from scorelab.consequences.registry import handles
+from scorelab.consequences.world import World
 from scorelab.streams import stream
-from scorelab.tables import SECTOR_INDEX
+from scorelab.tables import Decisions, EventBatch
+from scorelab.vocabulary import MADE, SECTOR_INDEX, UNEMPLOYED, WORKING_SECTORS
 
-HIRE_PROBABILITY = 0.08  # chance a job application not refused leads to a job (assumption)
+HIRE_PROBABILITY = 0.08  # chance a job application that is made leads to a job (assumption)
 WORKING = np.zeros(len(SECTOR_INDEX), bool)
-WORKING[[SECTOR_INDEX[s] for s in ("agriculture", "manufacturing", "services", "finance", "public",
-                                   "security_linked")]] = True
+WORKING[[SECTOR_INDEX[s] for s in WORKING_SECTORS]] = True
 
 
-def apply_employment(state, citizen: np.ndarray, is_job: np.ndarray, target: np.ndarray, refused: np.ndarray,
-                     dismissed: list[np.ndarray], seed: int, day: int) -> None:
-    """Dismissed workers become unemployed; applications that no sanction refused may succeed.
+@handles("dismiss")
+def dismiss(dec: Decisions, idx: np.ndarray, world: World) -> None:
+    """The citizen loses their job; the income lost is counted each month until a new one."""
+    cit = dec.citizen[idx]
+    working = WORKING[world.state.sector[cit]]
+    cit, wrongful = cit[working], dec.wrongful[idx][working]
+    world.state.sector[cit] = UNEMPLOYED
+    world.economy.dismissed[cit] = True
+    world.economy.dismissed_wrongful[cit] = wrongful
+
+
+def hire(world: World, jobs: np.ndarray) -> None:
+    """Job applications (positions in today's events) that were made may lead to a job.
 
     The hiring draw is made for every application (refused or not) so that a run and its
     baseline consume the same random numbers.
     """
-    for cit in dismissed:
-        if len(cit):
-            working = cit[WORKING[state.sector[cit]]]
-            state.sector[working] = SECTOR_INDEX["unemployed"]
-    apps = np.flatnonzero(is_job)
-    if not len(apps):
+    if not len(jobs):
         return
-    u = stream(seed, "consequences.hiring", day).random(len(apps))
-    hired = apps[(u < HIRE_PROBABILITY) & ~refused[apps]]
-    hired = hired[state.sector[citizen[hired]] == SECTOR_INDEX["unemployed"]]
-    state.sector[citizen[hired]] = target[hired]
+    ev: EventBatch = world.events
+    u = stream(world.seed, "consequences.hiring", world.day).random(len(jobs))
+    hired = jobs[(u < HIRE_PROBABILITY) & (ev.outcome[jobs] == MADE)]
+    hired = hired[world.state.sector[ev.citizen[hired]] == UNEMPLOYED]
+    cit = ev.citizen[hired]
+    world.state.sector[cit] = ev.target[hired]
+    world.economy.dismissed[cit] = False

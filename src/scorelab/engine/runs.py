@@ -18,10 +18,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 import scorelab
+from scorelab.consequences.economy import FLOWS
 from scorelab.engine.simulation import RunOptions, RunResult, simulate
 from scorelab.errors import ScorelabError, check_positive_int
 from scorelab.metrics.network import network_measures
-from scorelab.metrics.summary import PUNITIVE, summarize
+from scorelab.metrics.summary import summarize
 from scorelab.regime.compiled import compile_regime
 from scorelab.regime.loader import LoadedRegime
 from scorelab.regime.loader import load_regime as _load_regime
@@ -29,7 +30,7 @@ from scorelab.society.model import Society, SocietySpec, load_society
 from scorelab.society.model import build_society as _build_society
 from scorelab.store.catalogue import refresh_catalogue
 from scorelab.store.runfolder import FORMAT_VERSION, new_run_id, partial_folder, write_manifest
-from scorelab.tables import SECTORS
+from scorelab.vocabulary import ACCOUNT_OPEN, ACCOUNT_STATES, ACCOUNT_SUSPENDED, PUNITIVE_LIST_KINDS, SECTORS
 
 DEFAULT_RUNS = Path("runs")
 MAX_DAYS = 3650
@@ -115,11 +116,13 @@ def _run_one(loaded: LoadedRegime, soc: Society, days: int, seed: int, out: Path
             "ledger": {"policy": "full" if options.ledger_cohort >= 1 else "cohort",
                        "cohort_share": options.ledger_cohort, "cohort_stream": "ledger.cohort"},
             "events_written": options.events, "rows": res.rows,
-            "counters": {rt.cs.name: {k: float(v) for k, v in sorted(rt.counters.items())} for rt in res.runtimes},
-            "tiers": {rt.cs.name: {"names": rt.cs.tier_names, "transitions": rt.transitions.tolist()}
-                      for rt in res.runtimes},
+            "counters": {sc.cs.name: {k: float(v) for k, v in sorted({**sc.counters, **au.counters}.items())}
+                         for sc, au in zip(res.scorers, res.auditors, strict=True)},
+            "consequences": {k: float(v) for k, v in sorted(res.world.counters.items())},
+            "tiers": {sc.cs.name: {"names": sc.cs.tier_names, "transitions": sc.transitions.tolist()}
+                      for sc in res.scorers},
             "punitive_lists": [f"{s.name}:{lst.name}" for s in cr.scorers for lst in s.lists
-                               if lst.kind in ("black", "gray", "watch", "no_fly")],
+                               if lst.kind in PUNITIVE_LIST_KINDS],
             "network": _network_measures(soc, res, cr),
             "economy": {"money_saved_by_measures": res.economy.money_in,
                         "money_lost_to_measures": res.economy.money_out,
@@ -136,62 +139,85 @@ def _run_one(loaded: LoadedRegime, soc: Society, days: int, seed: int, out: Path
 
 def _network_measures(soc: Society, res: RunResult, cr) -> dict:
     listed = np.zeros(soc.n, bool)
-    for rt in res.runtimes:
+    for rt in res.scorers:
         for li, lst in enumerate(rt.cs.lists):
-            if lst.kind in PUNITIVE:
+            if lst.kind in PUNITIVE_LIST_KINDS:
                 listed |= rt.ever[li]
-    score = res.runtimes[0].score if res.runtimes else None
+    score = res.scorers[0].score if res.scorers else None
     return network_measures(res.network, soc.graph_indptr, soc.graph_indices, listed, score)
 
 
 def _write_citizens(folder: Path, soc: Society, res: RunResult) -> None:
-    """citizens.parquet: one row per citizen; final score, tier and lists, plus group attributes."""
+    """citizens.parquet: one row per citizen; final score, tier and lists, circumstances, money,
+    plus group attributes."""
     c = soc.cols
     n = soc.n
     sector_names = np.array(SECTORS)
     table: dict[str, object] = {"citizen": np.arange(n, dtype=np.int32)}
-    multi = len(res.runtimes) > 1
-    for i, rt in enumerate(res.runtimes):
-        tier_names = np.array(rt.cs.tier_names or [""])
-        suffix = f":{rt.cs.name}" if multi else ""
+    multi = len(res.scorers) > 1
+    for i, (sc, au) in enumerate(zip(res.scorers, res.auditors, strict=True)):
+        tier_names = np.array(sc.cs.tier_names or [""])
+        suffix = f":{sc.cs.name}" if multi else ""
         if i == 0:
-            table["score"] = rt.score
-            table["tier"] = _labels(rt.tier, tier_names)
+            table["score"] = sc.score
+            table["tier"] = _labels(sc.tier, tier_names)
         if multi:
-            table[f"score{suffix}"] = rt.score
-            table[f"tier{suffix}"] = _labels(rt.tier, tier_names)
+            table[f"score{suffix}"] = sc.score
+            table[f"tier{suffix}"] = _labels(sc.tier, tier_names)
         if i == 0:
-            table["days_bottom_tier"] = rt.days_in_bottom_tier(res.days)
-            table["first_below_day"] = rt.first_below
-            table["redeemed_day"] = rt.redeemed_day
-            table["penalised_own"] = rt.penalised_own
-            table["penalised_by_association"] = rt.penalised_assoc
-        for li, lst in enumerate(rt.cs.lists):
-            key = f"{rt.cs.name}:{lst.name}" if multi else lst.name
-            table[f"on:{key}"] = rt.member[li]
-            table[f"ever:{key}"] = rt.ever[li]
-            table[f"wrongly:{key}"] = rt.ever_false[li]
-    if not res.runtimes:
+            table["days_bottom_tier"] = sc.days_in_bottom_tier(res.days)
+            table["first_below_day"] = sc.first_below
+            table["redeemed_day"] = sc.redeemed_day
+            table["penalised_own"] = sc.penalised_own
+            table["penalised_by_association"] = sc.penalised_assoc
+        for li, lst in enumerate(sc.cs.lists):
+            key = f"{sc.cs.name}:{lst.name}" if multi else lst.name
+            table[f"on:{key}"] = sc.member[li]
+            table[f"ever:{key}"] = sc.ever[li]
+            table[f"wrongly:{key}"] = au.ever_false[li]
+    if not res.scorers:
         table["score"] = np.full(n, np.nan)
         table["tier"] = _labels(np.zeros(n, np.int8), [""])
-    st = res.behaviour_state
+    st = res.state
+    w = res.world
+    eco = res.economy
     for name in ("age", "sex", "region", "urban", "college", "income", "income_decile", "household",
-                 "aware", "conscientiousness", "impulsivity", "civic_mindedness", "outspokenness"):
+                 "aware", "conscientiousness", "impulsivity", "civic_mindedness", "outspokenness", "seller"):
         table[name] = c[name]
     table["sex"] = _labels(c["sex"], ["female", "male"])
     table["sector_initial"] = _labels(c["sector"], sector_names)
     table["sector"] = _labels(st.sector, sector_names)
+    table["household_final"] = st.household
     table["degree_initial"] = np.diff(soc.graph_indptr).astype(np.int32)
     table["degree"] = res.network.degree()
     table["new_ties"] = res.network.new_degree()
-    table["savings"] = res.economy.savings.astype(np.float32)
-    table["income_final"] = (res.economy.monthly * 12 * np.where(st.sector == SECTORS.index("unemployed"),
-                                                                 res.economy.p.unemployed_income, 1.0)
-                             ).astype(np.float32)
+    table["savings"] = eco.savings.astype(np.float32)
+    table["savings_initial"] = eco.savings_initial.astype(np.float32)
+    for k, flow in enumerate(FLOWS):
+        table[f"money_{flow}"] = eco.flows[k]
+    table["income_lost"] = eco.lost.astype(np.float32)
+    table["income_lost_wrongful"] = eco.lost_wrongful.astype(np.float32)
+    table["income_final"] = (eco.monthly * 12 * np.where(st.sector == SECTORS.index("unemployed"),
+                                                         eco.p.unemployed_income, 1.0)).astype(np.float32)
     table["aware_final"] = st.aware
+    table["online_initial"] = c["online"]
+    table["online"] = st.online
+    account = np.where((st.account == ACCOUNT_OPEN) & (eco.suspended_until >= res.days - 1), ACCOUNT_SUSPENDED,
+                       st.account)
+    table["account_initial"] = _labels(c["account"], ACCOUNT_STATES)
+    table["account"] = _labels(account, ACCOUNT_STATES)
+    table["account_closed"] = w.accounts_closed
+    table["account_closed_wrongful"] = w.accounts_closed_wrongful
+    table["suspended_first_day"] = eco.suspended_first
+    table["broke_first_day"] = eco.broke_first
+    table["broke_after_suspension_days"] = eco.broke_after_suspension
+    table["college_final"] = st.college
+    table["expected_income"] = w.expected_income.astype(np.float32)
+    table["education_lost"] = w.education_lost
+    table["education_lost_wrongful"] = w.education_lost_wrongful
+    table["police_contacts"] = w.police_contacts
+    table["police_contacts_wrongful"] = w.police_contacts_wrongful
     pq.write_table(pa.table(table), folder / "citizens.parquet", compression="lz4")
-
-
 
 
 def _labels(codes: np.ndarray, names) -> pa.DictionaryArray:

@@ -1,7 +1,21 @@
-"""The daily loop: society -> behaviour -> surveillance -> regime -> consequences -> metrics.
+"""The daily loop: society -> behaviour -> regime gates -> consequences -> surveillance -> regime
+-> consequences -> metrics.
 
-The engine holds no regime-specific code: it composes the stages over shared tables. A run
-writes its tables into a folder given by the store (which makes the folder appear atomically).
+The engine holds no regime-specific code: it composes the stages over shared tables. One day:
+
+1. behaviour draws the day's acts and attempts (scorelab.tables.EventBatch);
+2. circumstances close doors (no account, no internet, payments suspended);
+3. every scorer's gates decide on the attempts, from what it knew at the start of the day
+   (scorelab.tables.Decisions); the audit marks what rested on false records; the
+   consequences' registry applies the decisions (a refused attempt is not made);
+4. what the attempts that were made lead to (places, loans, jobs, accounts, schooling, sales);
+5. surveillance records the acts that happened (Records for the regime, RecordTruth for the
+   audit); each scorer scores them (points, tiers, lists, decisions), and the registry
+   applies those decisions;
+6. contacts and family respond to new listings; contacts learn of the system.
+
+The recorder writes every table; a run writes into a folder given by the store (which makes
+the folder appear atomically).
 """
 
 from __future__ import annotations
@@ -15,30 +29,23 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from scorelab.behaviour.catalogue import CATALOGUE, N_EVENT_TYPES
+from scorelab.audit.auditor import Auditor
 from scorelab.behaviour.draw import Behaviour, Perception
 from scorelab.consequences.daily import Consequences
 from scorelab.consequences.economy import Economy, EconomyParams
-from scorelab.consequences.network import Network
-from scorelab.ledger.sink import TableSink
+from scorelab.consequences.network import Households, Network
+from scorelab.consequences.world import World
+from scorelab.ledger.recorder import Recorder
 from scorelab.regime.compiled import CompiledRegime
-from scorelab.regime.runtime import (
-    APPEAL_KINDS,
-    CHANNEL_LABELS,
-    LIST_ACTIONS,
-    LIST_REASONS,
-    MEASURE_KINDS,
-    ScorerRuntime,
-    Sinks,
-)
-from scorelab.regime.schema import DOMAINS, EFFECTS
+from scorelab.regime.scorer import Scorer
 from scorelab.society.model import Society
 from scorelab.surveillance.observe import observe
-from scorelab.tables import SECTOR_INDEX
+from scorelab.tables import Decisions
+from scorelab.vocabulary import EVENT_INDEX, EVENTS, MADE, N_EVENT_TYPES, OUTCOMES, UNEMPLOYED
 
-EVENT_NAMES = [e.name for e in CATALOGUE]
-NOTABLE = np.array([e.polarity != 0 and e.category != "attempt" for e in CATALOGUE])
-OFFENCE = np.array([e.polarity < 0 and e.category != "attempt" for e in CATALOGUE])
+OFFENCE = np.array([e.offence for e in EVENTS])
+NEGATIVE_IDX = np.flatnonzero(OFFENCE)
+POLICE_STOP = EVENT_INDEX["police_stop"]
 
 
 @dataclass
@@ -49,16 +56,27 @@ class RunOptions:
 
 @dataclass
 class RunResult:
-    runtimes: list[ScorerRuntime]
-    behaviour_state: object
+    scorers: list[Scorer]
+    auditors: list[Auditor]
+    state: object
     daily: list[dict] = field(default_factory=list)
-    event_counts: np.ndarray | None = None  # [days, E]
+    event_counts: np.ndarray | None = None  # [days, E]: attempts and acts, whatever their outcome
     wall_seconds: float = 0.0
     rows: dict[str, int] = field(default_factory=dict)
     network: Network | None = None
     days: int = 0
     economy: Economy | None = None
     consequences: Consequences | None = None
+    world: World | None = None
+
+    @property
+    def runtimes(self) -> list[Scorer]:
+        """The scorers (the name earlier code used)."""
+        return self.scorers
+
+    @property
+    def behaviour_state(self):
+        return self.state
 
 
 def perception_of(cr: CompiledRegime) -> Perception:
@@ -69,133 +87,99 @@ def perception_of(cr: CompiledRegime) -> Perception:
 def simulate(society: Society, cr: CompiledRegime, days: int, seed: int, folder: Path,
              options: RunOptions | None = None, progress: Callable[[int], None] | None = None,
              behaviour: Behaviour | None = None) -> RunResult:
-    """Run `days` days and write ledger, records, events, lists and measures into `folder`.
+    """Run `days` days and write ledger, records, events, lists and decisions into `folder`.
 
     `behaviour` replaces the drawn behaviour (the scenario runner passes scripted events).
     """
     options = options or RunOptions()
     t0 = time.perf_counter()
     n = society.n
-    scorer_names = [s.name for s in cr.scorers]
-    list_labels = [f"{s.name}:{lst.name}" for s in cr.scorers for lst in s.lists]
     sample = None
     if options.ledger_cohort < 1.0:
         from scorelab.streams import stream
 
         sample = stream(seed, "ledger.cohort").random(n) < options.ledger_cohort
-    ledger = TableSink(folder / "ledger.parquet",
-                       {"citizen": np.int32, "day": np.int16, "scorer": np.int16, "rule": np.int16,
-                        "delta": np.float64, "channel": np.int16, "record_id": np.int64, "record_true": np.bool_,
-                        "source_citizen": np.int32},
-                       labels={"scorer": scorer_names, "rule": cr.labels, "channel": CHANNEL_LABELS}, sample=sample)
-    lists = TableSink(folder / "list_events.parquet",
-                      {"day": np.int16, "citizen": np.int32, "scorer": np.int16, "list": np.int16,
-                       "action": np.int16, "reason": np.int16, "wrongful": np.bool_},
-                      labels={"scorer": scorer_names, "list": list_labels, "action": LIST_ACTIONS,
-                              "reason": LIST_REASONS})
-    measures = TableSink(folder / "measures.parquet",
-                         {"day": np.int16, "citizen": np.int32, "scorer": np.int16, "measure": np.int16,
-                          "kind": np.int16, "domain": np.int16, "effect": np.int16, "price_factor": np.float32,
-                          "money": np.float32,
-                          "wrongful": np.bool_, "cause_citizen": np.int32, "event_type": np.int16},
-                         labels={"scorer": scorer_names, "measure": cr.labels, "kind": MEASURE_KINDS,
-                                 "domain": list(DOMAINS), "effect": list(EFFECTS), "event_type": EVENT_NAMES})
-    records = TableSink(folder / "records.parquet",
-                        {"record_id": np.int64, "event_id": np.int64, "citizen": np.int32, "actor": np.int32,
-                         "event_type": np.int16, "channel": np.int16, "scorer": np.int16, "day_event": np.int16,
-                         "day_recorded": np.int16, "record_true": np.bool_},
-                        labels={"event_type": EVENT_NAMES, "channel": CHANNEL_LABELS, "scorer": scorer_names})
-    events_sink = TableSink(folder / "events.parquet",
-                            {"event_id": np.int64, "day": np.int16, "citizen": np.int32, "event_type": np.int16,
-                             "digital": np.bool_}, labels={"event_type": EVENT_NAMES})
-    appeals = TableSink(folder / "appeals.parquet",
-                        {"day_filed": np.int16, "day_decided": np.int16, "citizen": np.int32, "scorer": np.int16,
-                         "kind": np.int16, "rule": np.int16, "list": np.int16, "record_id": np.int64,
-                         "record_true": np.bool_, "success": np.bool_},
-                        labels={"scorer": scorer_names, "kind": APPEAL_KINDS, "rule": cr.labels, "list": list_labels})
-    ties = TableSink(folder / "ties_cut.parquet",
-                     {"day": np.int16, "citizen": np.int32, "contact": np.int32, "scorer": np.int16,
-                      "list": np.int16}, labels={"scorer": scorer_names, "list": list_labels})
-    sinks = Sinks(ledger, lists, measures, appeals, ties)
-    network = Network(society.graph_indptr, society.graph_indices)
-    c = society.cols
-    runtimes = []
-    base = 0
-    for cs in cr.scorers:
-        runtimes.append(ScorerRuntime(cs, n, c["household"], society.household_indptr, society.household_members,
-                                      network, seed, sinks, base))
-        base += len(cs.lists)
+    recorder = Recorder(folder, [s.name for s in cr.scorers], cr.labels,
+                        [f"{s.name}:{lst.name}" for s in cr.scorers for lst in s.lists], options.events, sample)
     behaviour = behaviour or Behaviour(society, seed, perception_of(cr))
     state = behaviour.new_state()
-    economy = Economy(society, seed, EconomyParams.of(society.spec.marginals))
+    economy = Economy(society.cols, seed, EconomyParams.of(society.spec.marginals))
     behaviour.economy = economy
-    for rt in runtimes:
-        rt.prices = economy.prices
-        rt.horizon = days
-    consequences = Consequences(economy, network, seed,
-                                (cr.learning_probability, cr.learning_step, cr.learning_max), n)
-    result = RunResult(runtimes, state, network=network, economy=economy, consequences=consequences)
-    counts = np.zeros((days, N_EVENT_TYPES), np.int64)
-    gates = [(rt, m) for rt in runtimes for m in rt.cs.measures if m.gate >= 0]
+    network = Network(society.graph_indptr, society.graph_indices)
+    households = Households(state.household, society.household_indptr, society.household_members)
+    world = World(seed, economy.p, society.cols, state, economy, network, households)
+    scorers, auditors = [], []
+    base = 0
+    for cs in cr.scorers:
+        auditor = Auditor(cs, n, recorder, seed, base)
+        scorer = Scorer(cs, n, households, network, state, society.cols["age"], seed, auditor, auditor, base, days)
+        auditor.scorer = scorer
+        scorers.append(scorer)
+        auditors.append(auditor)
+        base += len(cs.lists)
+    consequences = Consequences(world, (cr.learning_probability, cr.learning_step, cr.learning_max), recorder,
+                                scorers[0].score if scorers else None)
+    result = RunResult(scorers, auditors, state, network=network, economy=economy, consequences=consequences,
+                       world=world)
+    gated = [(sc, m) for sc in scorers for m in sc.gates]
     for day in range(days):
-        events, target = behaviour.draw_day(day, state)
-        counts[day] = np.bincount(events.etype, minlength=N_EVENT_TYPES)
-        if options.events != "none":
-            keep = NOTABLE[events.etype] if options.events == "notable" else slice(None)
-            ev = events.take(keep)
-            events_sink.add(event_id=ev.event_id, day=day, citizen=ev.citizen, event_type=ev.etype,
-                            digital=ev.digital)
-        for rt in runtimes:
-            rec = observe(events, rt.cs, day, seed, n, rt.next_record_id, network, c["age"])
-            rt.next_record_id += len(rec)
-            keep = rt.cs.acted_on[rec.etype] | ~rec.true | OFFENCE[rec.etype]  # offences: missed_offence_share
-            records.add(record_id=rec.record_id[keep], event_id=rec.event_id[keep], citizen=rec.citizen[keep],
-                        actor=rec.actor[keep], event_type=rec.etype[keep], channel=rec.channel[keep],
-                        scorer=rt.cs.index, day_event=rec.day_event[keep], day_recorded=rec.day_recorded[keep],
-                        record_true=rec.true[keep])
-            rt.receive(rec)
-            rt.process_day(day)
-        refused = np.zeros(len(events), bool)
-        for rt, m in gates:
-            sel = np.flatnonzero(events.etype == m.gate)
-            if len(sel):
-                hit = rt.gate(m, events.citizen[sel], target[sel], day, m.gate)
-                if m.kind == "sanction" and m.effect == "refuse":
-                    refused[sel[hit]] = True
-        consequences.step(day, events, target, refused, runtimes, state)
-        row = {"day": day, "events": len(events), "true_offences": int(counts[day][NEGATIVE_IDX].sum()),
-               "mean_savings": float(economy.savings.mean()),
-               "unemployed": int((state.sector == SECTOR_INDEX["unemployed"]).sum())}
-        for rt in runtimes:
-            pre = "" if len(runtimes) == 1 else f"{rt.cs.name}:"
-            row[f"{pre}mean_score"] = float(rt.score.mean())
-            for li, lst in enumerate(rt.cs.lists):
-                row[f"{pre}listed:{lst.name}"] = int(rt.list_size[li])
-        row["ledger_rows"] = ledger.rows
-        result.daily.append(row)
+        injected = [(POLICE_STOP, np.concatenate(world.police_due.pop(day)))] if day in world.police_due else []
+        events = behaviour.draw_day(day, state, injected)
+        world.begin_day(day, events)
+        economy.step(day)
+        consequences.before_gates()
+        if gated:
+            for sc, m in gated:
+                sel = np.flatnonzero(m.gate_types[events.etype] & (events.outcome == MADE))
+                if len(sel):
+                    sc.gate(m, events.take(sel), day)
+            gate_decisions = consequences.apply([d for a in auditors for d in a.take_decisions()])
+        else:
+            gate_decisions = Decisions.empty()
+        consequences.after_gates()
+        recorder.day_events(day, events, world.wrongful)
+        happened = events.take(events.outcome == MADE)
+        for sc, auditor in zip(scorers, auditors, strict=True):
+            rec, truth = observe(happened, sc.cs, day, seed, n, sc.next_record_id, network, society.cols["age"])
+            sc.next_record_id += len(rec)
+            auditor.learn(truth)
+            keep = sc.cs.acted_on[rec.etype] | ~truth.true | OFFENCE[rec.etype]  # offences: missed_offence_share
+            recorder.observed(sc.index, rec, truth, keep)
+            sc.receive(rec)
+            sc.process_day(day)
+        later = consequences.apply([d for a in auditors for d in a.take_decisions()])
+        entries = [(sc, li, cit) for sc, a in zip(scorers, auditors, strict=True) for li, cit in a.take_entries()]
+        decisions = Decisions.concat([gate_decisions, later])
+        consequences.after_decisions(decisions, entries)
+        recorder.decisions(decisions)
+        result.daily.append(_daily_row(day, events, economy, state, scorers, recorder))
         if progress:
             progress(day)
-    for sink in (ledger, lists, measures, records, events_sink, appeals, ties):
-        sink.close()
-    result.event_counts = counts
+    result.rows = recorder.close()
+    result.event_counts = np.stack(recorder.counts).reshape(days, N_EVENT_TYPES, len(OUTCOMES) * 2).sum(axis=2) \
+        if days else np.zeros((0, N_EVENT_TYPES), np.int64)
     result.days = days
-    result.rows = {"ledger": ledger.rows, "list_events": lists.rows, "measures": measures.rows,
-                   "records": records.rows, "events": events_sink.rows, "appeals": appeals.rows,
-                   "ties_cut": ties.rows}
     result.wall_seconds = time.perf_counter() - t0
-    _write_daily(folder, result, runtimes)
+    _write_daily(folder, result)
     return result
 
 
-NEGATIVE_IDX = np.array([i for i, e in enumerate(CATALOGUE) if e.polarity < 0 and e.category != "attempt"])
+def _daily_row(day: int, events, economy: Economy, state, scorers: list[Scorer], recorder: Recorder) -> dict:
+    counts = recorder.counts[-1].reshape(N_EVENT_TYPES, -1).sum(axis=1)
+    row = {"day": day, "events": len(events), "true_offences": int(counts[NEGATIVE_IDX].sum()),
+           "mean_savings": float(economy.savings.mean()), "unemployed": int((state.sector == UNEMPLOYED).sum()),
+           "refused": int((events.outcome != MADE).sum())}
+    for sc in scorers:
+        pre = "" if len(scorers) == 1 else f"{sc.cs.name}:"
+        row[f"{pre}mean_score"] = float(sc.score.mean())
+        for li, lst in enumerate(sc.cs.lists):
+            row[f"{pre}listed:{lst.name}"] = int(sc.list_size[li])
+    row["ledger_rows"] = recorder.ledger_sink.rows
+    return row
 
 
-def _write_daily(folder: Path, result: RunResult, runtimes: list[ScorerRuntime]) -> None:
-    """daily.parquet: one row per day (ledger_rows is cumulative); event_counts.parquet per type."""
+def _write_daily(folder: Path, result: RunResult) -> None:
+    """daily.parquet: one row per day (ledger_rows is cumulative)."""
     days = len(result.daily)
     table = {k: [r.get(k, 0) for r in result.daily] for k in result.daily[0]} if days else {"day": []}
     pq.write_table(pa.table(table), folder / "daily.parquet")
-    ec = result.event_counts
-    long = {"day": np.repeat(np.arange(days, dtype=np.int16), N_EVENT_TYPES),
-            "event_type": np.tile(np.array(EVENT_NAMES), days), "count": ec.reshape(-1)}
-    pq.write_table(pa.table(long), folder / "event_counts.parquet")

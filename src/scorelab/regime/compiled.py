@@ -6,10 +6,21 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from scorelab.behaviour.catalogue import CATALOGUE, CHANNEL_INDEX, EVENT_INDEX, N_EVENT_TYPES
 from scorelab.errors import ScorelabError
-from scorelab.regime.schema import DOMAINS, EFFECTS, Condition, Deterrence, Measure, Regime, Scorer
-from scorelab.tables import SECTOR_INDEX
+from scorelab.regime.schema import Condition, Deterrence, Measure, Regime, Scorer
+from scorelab.vocabulary import (
+    CHANNEL_INDEX,
+    DOMAINS,
+    EFFECT_BY_NAME,
+    EFFECTS,
+    EVENT_INDEX,
+    EVENTS,
+    GATE_GROUPS,
+    MEASURE_KINDS,
+    N_EVENT_TYPES,
+    PUNITIVE_LIST_KINDS,
+    SECTOR_INDEX,
+)
 
 NO_RULE = -1
 
@@ -32,10 +43,13 @@ class CompiledChannel:
     invented_per_million: float
     delay: int
     observes: np.ndarray  # bool[E]
+    coverage_by_type: np.ndarray | None = None  # float[E]: NaN where the channel's `coverage` applies
     crowd_max_age: np.ndarray | None = None  # S1-M11 pile-on: age bands (ascending upper ages)
     crowd_share: np.ndarray | None = None
     crowd_often: float = 0.0
     crowd_threshold: int = 0
+    crowd_spread: float = 0.0
+    crowd_generations: int = 0
 
     def crowd_participation(self, age: np.ndarray) -> np.ndarray:
         """Chance each contact joins a pile-on, by age band (beyond the last band: the last share)."""
@@ -45,6 +59,14 @@ class CompiledChannel:
     def coverage_on(self, day: int) -> float:
         return min(1.0, self.coverage + self.growth * day / 365.0)
 
+    def coverage_of(self, etype: np.ndarray, day: int) -> np.ndarray | float:
+        """Coverage of each event: the channel's (growing) coverage, or the type's own where given."""
+        base = self.coverage_on(day)
+        if self.coverage_by_type is None:
+            return base
+        own = self.coverage_by_type[etype]
+        return np.where(np.isnan(own), base, own)
+
 
 @dataclass
 class CompiledCondition:
@@ -53,6 +75,7 @@ class CompiledCondition:
     records: np.uint64
     score_below: float | None
     score_at_least: float | None
+    sectors: np.ndarray | None = None  # bool[n sectors]: works in one of these now; None: any
 
 
 @dataclass
@@ -61,7 +84,7 @@ class CompiledMeasure:
     name: str
     kind: str               # sanction | reward | response
     domain: str
-    gate: int               # event type index, or -1
+    gate: int               # event type index, or -1 (see gate_types for groups)
     on_list_entry: int      # list index, or -1
     on_record: int          # event type index, or -1
     who: str
@@ -72,6 +95,11 @@ class CompiledMeasure:
     when: CompiledCondition
     rate_factor: float = 1.0
     has_condition: bool = True
+    gate_types: np.ndarray | None = None  # bool[E]: the attempts it gates (one type, or a group)
+    every_days: int = 0     # periodic review; 0 none
+    duration: int = 30
+    triage_miss: float = 0.0
+    false_alarms_per_million: float = 0.0
 
     @property
     def domain_code(self) -> int:
@@ -80,6 +108,14 @@ class CompiledMeasure:
     @property
     def effect_code(self) -> int:
         return EFFECTS.index(self.effect)
+
+    @property
+    def kind_code(self) -> int:
+        return MEASURE_KINDS.index(self.kind)
+
+    @property
+    def is_gate(self) -> bool:
+        return self.gate_types is not None
 
 
 @dataclass
@@ -142,7 +178,12 @@ class CompiledScorer:
     avoid_lists: np.ndarray        # bool[L]: joining these lists makes contacts cut ties (S1-M7)
     avoid_probability: float
     avoid_per_point: float
+    avoid_household: float = 0.0
     rule_sources: list[str] = field(default_factory=list)
+
+    @property
+    def punitive_lists(self) -> np.ndarray:
+        return np.array([lst.kind in PUNITIVE_LIST_KINDS for lst in self.lists], bool)
 
     @property
     def n_caps(self) -> int:
@@ -204,18 +245,23 @@ def _compile_scorer(i: int, s: Scorer, labels: _Labels, origin: str, regime: Reg
     E = N_EVENT_TYPES
     channels = []
     for name, ch in s.channels.items():
-        obs = np.array([name in e.channels for e in CATALOGUE])
+        obs = np.array([name in e.channels for e in EVENTS])
         if ch.observes is not None:
             limit = np.zeros(E, bool)
             limit[[EVENT_INDEX[e] for e in ch.observes]] = True
             obs &= limit
         cc = CompiledChannel(CHANNEL_INDEX[name], name, ch.coverage, ch.coverage_growth_per_year,
                              ch.miss, ch.misattribution, ch.invented_per_million, ch.delay_days, obs)
+        if ch.coverage_by_event:
+            cc.coverage_by_type = np.full(E, np.nan)
+            for e, cov in ch.coverage_by_event.items():
+                cc.coverage_by_type[EVENT_INDEX[e]] = cov
         if ch.crowd:
             bands = sorted(ch.crowd.participation, key=lambda b: b.max_age)
             cc.crowd_max_age = np.array([b.max_age for b in bands])
             cc.crowd_share = np.array([b.share for b in bands])
             cc.crowd_often, cc.crowd_threshold = ch.crowd.often, ch.crowd.threshold
+            cc.crowd_spread, cc.crowd_generations = ch.crowd.spread, ch.crowd.max_generations
         channels.append(cc)
     observable = np.zeros(E, bool)
     for ch in channels:
@@ -289,6 +335,7 @@ def _compile_scorer(i: int, s: Scorer, labels: _Labels, origin: str, regime: Reg
         avoid_lists=np.array([bool(s.avoidance) and lst.name in s.avoidance.lists for lst in s.lists], bool),
         avoid_probability=s.avoidance.probability if s.avoidance else 0.0,
         avoid_per_point=s.avoidance.per_inherited_point if s.avoidance else 0.0,
+        avoid_household=s.avoidance.household_probability if s.avoidance else 0.0,
         rule_sources=[_cite(regime, r) for r in s.rules],
     )
 
@@ -332,19 +379,30 @@ def _compile_measure(m: Measure, kind: str, s: Scorer, labels: _Labels, tier_nam
     for sec in m.sectors:
         sectors[SECTOR_INDEX[sec]] = True
     cond = _compile_condition(m.when, tiers, list_names)
+    gate_types = None
+    if m.gate is not None:
+        gate_types = np.zeros(N_EVENT_TYPES, bool)
+        gate_types[[EVENT_INDEX[g] for g in GATE_GROUPS.get(m.gate, (m.gate,))]] = True
+    triage = m.triage
     return CompiledMeasure(labels.code(f"{s.name}:{m.name}"), m.name, kind, m.domain,
-                           EVENT_INDEX[m.gate] if m.gate else -1,
+                           EVENT_INDEX[m.gate] if m.gate in EVENT_INDEX else -1,
                            list_names.index(m.on_list_entry) if m.on_list_entry else -1,
                            EVENT_INDEX[m.on_record] if m.on_record else -1,
                            m.who, m.effect, m.price_factor, m.probability, sectors, cond, m.rate_factor,
-                           m.when is not None)
+                           m.when is not None, gate_types, m.every_days or 0,
+                           m.duration_days if EFFECT_BY_NAME[m.effect].lasting else 0,
+                           triage.miss if triage else 0.0, triage.false_alarms_per_million if triage else 0.0)
 
 
 def _compile_condition(c: Condition | None, tiers: np.ndarray, list_names) -> CompiledCondition:
     if c is None:
         return CompiledCondition(np.empty(0, np.int64), tiers, np.uint64(0), None, None)
+    sectors = None
+    if c.sectors:
+        sectors = np.zeros(len(SECTOR_INDEX), bool)
+        sectors[[SECTOR_INDEX[x] for x in c.sectors]] = True
     return CompiledCondition(np.array([list_names.index(x) for x in c.lists], np.int64), tiers,
-                             bitmask(c.records), c.score_below, c.score_at_least)
+                             bitmask(c.records), c.score_below, c.score_at_least, sectors)
 
 
 def _perceptions(regime: Regime, scorers: list[CompiledScorer]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -366,6 +424,6 @@ def _perceptions(regime: Regime, scorers: list[CompiledScorer]) -> tuple[np.ndar
         penalty += np.maximum(-pts, 0) / scale
         reward += np.maximum(pts, 0) / scale
         for lst in s.lists:
-            if lst.kind not in ("white", "red"):
+            if lst.kind in PUNITIVE_LIST_KINDS:
                 penalty += list_weight * _bits(lst.entry_records)
     return 1 - not_seen, np.minimum(penalty, 1.0), np.minimum(reward, 1.0)

@@ -8,7 +8,7 @@ from numba import njit
 
 @njit(cache=True)
 def apply_points(score, lo, hi, citizen, delta, cap_slot, cap_limit, cap_period, day,
-                 cap_used, cap_period_seen, false_flag, false_delta):  # pragma: no cover - compiled
+                 cap_used, cap_period_seen):  # pragma: no cover - compiled
     """Apply deltas one by one; return what each really changed after caps and bounds.
 
     A capped rule may move a citizen's score by at most `cap_limit` points (in absolute value)
@@ -40,8 +40,6 @@ def apply_points(score, lo, hi, citizen, delta, cap_slot, cap_limit, cap_period,
         d = new - old
         if slot >= 0:
             cap_used[slot, c] += abs(d)
-        if false_flag[k]:
-            false_delta[c] += d
         out[k] = d
     return out
 

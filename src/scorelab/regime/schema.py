@@ -12,16 +12,25 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from scorelab.behaviour.catalogue import CATALOGUE, CHANNELS, EVENT_INDEX
+from scorelab.vocabulary import (
+    ATTEMPT_NAMES,
+    CHANNELS,
+    CONSUMPTION_NAMES,
+    DOMAINS,
+    EFFECT_BY_NAME,
+    EFFECTS,
+    EVENT_INDEX,
+    EVENT_NAMES,
+    EVENTS,
+    GATE_GROUPS,
+    LIST_KINDS,
+    SECTORS,
+    WORKING_SECTORS,
+)
 
-EVENT_NAMES = tuple(e.name for e in CATALOGUE)
-ATTEMPT_NAMES = tuple(e.name for e in CATALOGUE if e.category == "attempt")
-CONSUMPTION = tuple(e.name for e in CATALOGUE if e.category == "consumption")
-LIST_KINDS = ("red", "black", "white", "gray", "watch", "no_fly")
-DOMAINS = ("travel", "finance", "insurance", "venues", "education", "employment", "payments",
-           "housing", "utilities", "other")
-EFFECTS = ("refuse", "price", "suspend", "dismiss", "advice", "coupon", "priority", "waive_deposit", "alert")
-SECTOR_NAMES = ("agriculture", "manufacturing", "services", "finance", "public", "security_linked")
+ATTEMPT_NAMES_AND_GROUPS = (*ATTEMPT_NAMES, *GATE_GROUPS)
+CONSUMPTION = CONSUMPTION_NAMES
+SECTOR_NAMES = WORKING_SECTORS  # sectors a job application can target
 
 
 def unit(u: str, description: str, **kw) -> object:
@@ -92,6 +101,11 @@ class Crowd(Strict):
     participation: tuple[AgeShare, ...] = Field(min_length=1, description="bands by rising max_age")
     often: float = unit("probability", "chance a participant joins a given pile-on", ge=0, le=1)
     threshold: int = unit("reports", "reports that make a pile-on", ge=1, le=1000)
+    spread: float = unit("probability", "chance each reporter draws each of their own contacts in (an "
+                         "independent cascade through the contact graph; 0: only the actor's contacts report)",
+                         default=0.0, ge=0, le=1)
+    max_generations: int = unit("generations", "how many steps the cascade may take beyond the actor's contacts",
+                                default=3, ge=0, le=10)
 
 
 class Channel(Sourced):
@@ -110,6 +124,8 @@ class Channel(Sourced):
     delay_days: int = unit("days", "days between the event and its record reaching the scorer", default=0,
                            ge=0, le=365)
     observes: tuple[str, ...] | None = Field(None, description="limit to these event types (default: all it can see)")
+    coverage_by_event: dict[str, float] = Field(default_factory=dict, description="coverage for particular event "
+                                                "types, replacing `coverage` for them (probability each)")
     crowd: Crowd | None = None
 
 
@@ -176,7 +192,7 @@ class ListExit(Strict):
 
 class ListDef(Sourced):
     name: str = Field(pattern=NAME)
-    kind: Literal["red", "black", "white", "gray", "watch", "no_fly"]
+    kind: Literal[LIST_KINDS]
     entry: ListEntry
     exit: ListExit = ListExit()
 
@@ -195,50 +211,77 @@ class Condition(Strict):
     records: tuple[str, ...] = Field((), description="ever recorded for one of these event types")
     score_below: float | None = unit("points", "score strictly below this", default=None)
     score_at_least: float | None = unit("points", "score at least this", default=None)
+    sectors: tuple[str, ...] = Field((), description="works in one of these sectors now (S1-M13: a whole "
+                                     "industry can be debanked)")
 
     @model_validator(mode="after")
     def _nonempty(self):
         if not (self.lists or self.tiers or self.records or self.score_below is not None
-                or self.score_at_least is not None):
-            raise ValueError("a condition needs at least one of lists, tiers, records, score_below, score_at_least")
+                or self.score_at_least is not None or self.sectors):
+            raise ValueError("a condition needs at least one of lists, tiers, records, score_below, score_at_least, "
+                             "sectors")
         return self
 
 
+class Triage(Strict):
+    """S1-M9: the AI that sends some events for immediate action errs both ways."""
+
+    miss: float = unit("probability", "chance an alert the rule calls for is archived instead", default=0.0,
+                       ge=0, le=1)
+    false_alarms_per_million: float = unit("alerts per million citizens per day", "alerts raised on citizens "
+                                           "who did nothing recorded", default=0.0, ge=0, le=1000)
+
+
 class Measure(Sourced):
-    """A sanction or a reward: at a gate (an attempted action) or on joining a list."""
+    """A sanction, a reward or a response: a decision with an effect (scorelab.vocabulary.EFFECT_TABLE).
+
+    Set off by exactly one trigger: at a `gate` (an attempted act), `on_list_entry`, `on_record`
+    (a response to data), or `every_days` (a periodic review of everyone meeting `when`).
+    """
 
     name: str = Field(pattern=NAME)
-    domain: Literal["travel", "finance", "insurance", "venues", "education", "employment", "payments",
-                    "housing", "utilities", "other"]
-    when: Condition | None = Field(None, description="who it applies to (required with `gate`)")
-    gate: str | None = Field(None, description="attempt event type at which it applies")
+    domain: Literal[DOMAINS]
+    when: Condition | None = Field(None, description="who it applies to (required with `gate` and `every_days`)")
+    gate: str | None = Field(None, description="attempt event type at which it applies, or `commerce` for every "
+                             "paid act (the general participation gate, S1-M2)")
     on_list_entry: str | None = Field(None, description="list whose entry triggers it (instead of a gate)")
     on_record: str | None = Field(None, description="event type whose records trigger it (a response to data: "
                                   "health advice or coupons S2-N3, alert triage S1-M4/S1-M9, dismissal S1-M12)")
+    every_days: int | None = unit("days", "a periodic review: every so many days, apply to everyone meeting "
+                                  "`when` (e.g. closing the accounts of a whole sector, S1-M13)", default=None,
+                                  ge=1, le=3650)
     rate_factor: float = unit("multiplier", "advice/coupon: factor on the citizen's future rate of the recorded "
                               "act (kept within 0..2)", default=1.0, ge=0, le=2)
     who: Literal["self", "household"] = Field("self", description="household: applies when a household "
                                               "member other than the actor meets the condition (S1-M6)")
-    effect: Literal["refuse", "price", "suspend", "dismiss", "advice", "coupon", "priority", "waive_deposit",
-                    "alert"] = "refuse"
+    effect: Literal[EFFECTS] = "refuse"
     price_factor: float = unit("multiplier", "price or rate multiplier (sanction > 1, reward < 1)", default=1.0,
                                ge=0, le=100)
     probability: float = unit("probability", "chance the measure is applied when its condition holds",
                               default=1.0, ge=0, le=1)
+    duration_days: int = unit("days", "how long a lasting effect (suspend, cut_internet) holds", default=30,
+                              ge=1, le=3650)
     sectors: tuple[str, ...] = Field((), description="employment sectors it applies to (job gates)")
+    triage: Triage | None = Field(None, description="alerts: the triage's own errors (S1-M9)")
 
     @model_validator(mode="after")
     def _trigger(self):
-        if sum(x is not None for x in (self.gate, self.on_list_entry, self.on_record)) != 1:
-            raise ValueError("give exactly one of `gate`, `on_list_entry` or `on_record`")
-        if self.gate is not None and self.when is None:
-            raise ValueError("a measure with a `gate` needs `when`")
+        given = [t for t, v in (("gate", self.gate), ("on_list_entry", self.on_list_entry),
+                                ("on_record", self.on_record), ("every_days", self.every_days)) if v is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of `gate`, `on_list_entry`, `on_record` or `every_days`")
+        allowed = EFFECT_BY_NAME[self.effect].triggers
+        if given[0] not in allowed:
+            raise ValueError(f"effect `{self.effect}` cannot be set off by `{given[0]}` "
+                             f"(allowed: {', '.join(allowed)})")
+        if given[0] in ("gate", "every_days") and self.when is None:
+            raise ValueError(f"a measure with `{given[0]}` needs `when`")
         if self.gate is None and (self.who != "self" or self.sectors):
             raise ValueError("`who: household` and `sectors` apply only to measures with a `gate`")
-        if self.effect in ("advice", "coupon") and self.on_record is None:
-            raise ValueError("`advice` and `coupon` answer a record: give `on_record`")
         if self.on_list_entry is not None and self.when is not None:
             raise ValueError("a measure `on_list_entry` applies to everyone joining the list; drop `when`")
+        if self.triage is not None and self.effect != "alert":
+            raise ValueError("`triage` belongs to alerts only")
         return self
 
 
@@ -284,6 +327,9 @@ class Avoidance(Sourced):
     per_inherited_point: float = unit("probability per point", "added chance of cutting per point the contact "
                                       "would inherit by association (contact_share x the points the listed "
                                       "citizen has lost)", ge=0, le=1, default=0.0)
+    household_probability: float = unit("probability", "chance each adult household member breaks with the "
+                                        "listed citizen and leaves the household ('radioactive, even to family')",
+                                        ge=0, le=1, default=0.0)
 
 
 class Scorer(Strict):
@@ -369,6 +415,10 @@ def _check_regime(r: Regime) -> None:
             _check_sourced(r, c, f"{where}.channels.{ch}")
             for e in c.observes or ():
                 _check_event(e, f"{where}.channels.{ch}.observes")
+            for e, cov in c.coverage_by_event.items():
+                _check_event(e, f"{where}.channels.{ch}.coverage_by_event")
+                if not 0 <= cov <= 1:
+                    raise ValueError(f"{where}.channels.{ch}.coverage_by_event.{e}: got {cov} (allowed: 0 to 1)")
         for kind, items in (("rules", s.rules), ("sanctions, rewards and responses",
                                                   (*s.sanctions, *s.rewards, *s.responses))):
             names_seen = [x.name for x in items]
@@ -401,13 +451,15 @@ def _check_regime(r: Regime) -> None:
                     _check_in(t, tier_names, f"{w}.when.tiers", "tier")
                 for e in when.records:
                     _check_event(e, f"{w}.when.records")
+                for sec in when.sectors:
+                    _check_in(sec, SECTORS, f"{w}.when.sectors", "sector")
                 if m.gate is not None:
-                    _check_in(m.gate, ATTEMPT_NAMES, f"{w}.gate", "gate")
+                    _check_in(m.gate, ATTEMPT_NAMES_AND_GROUPS, f"{w}.gate", "gate")
                 if m.on_list_entry is not None:
                     _check_in(m.on_list_entry, list_names, f"{w}.on_list_entry", "list")
                 if m.on_record is not None:
                     _check_event(m.on_record, f"{w}.on_record")
-                    if m.effect in ("advice", "coupon") and CATALOGUE[EVENT_INDEX[m.on_record]].category != \
+                    if m.effect in ("advice", "coupon") and EVENTS[EVENT_INDEX[m.on_record]].category != \
                             "consumption":
                         raise ValueError(f"{w}.on_record: advice and coupons change purchase habits only "
                                          f"(allowed: {', '.join(CONSUMPTION)})")

@@ -11,8 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from scorelab.behaviour.catalogue import EVENT_INDEX
-from scorelab.tables import SECTOR_INDEX
+from scorelab.vocabulary import ACCOUNT_STATES, EVENT_INDEX, SECTOR_INDEX
 
 
 class _Strict(BaseModel):
@@ -35,6 +34,10 @@ class CitizenSpec(_Strict):
     has_loan: bool = False
     cashless: float = Field(1.0, ge=0, le=1)
     dog_owner: bool = False
+    online: bool = Field(True, description="has internet access")
+    account: Literal[ACCOUNT_STATES] = Field("open", description="bank account state at the start")
+    seller: bool = Field(False, description="sells on online platforms")
+    savings: float | None = Field(None, description="savings at the start in yuan (default: drawn)")
 
     @model_validator(mode="after")
     def _sector(self):
@@ -82,6 +85,21 @@ class Expectation(_Strict):
     responses: dict[str, int] | None = Field(None, description="count by measure label, e.g. state:health_advice")
     wrongful_sanctions: int | None = None
     appeals_won: int | None = None
+    # consequences (issue 9): what the citizen's circumstances are at the end
+    sector: str | None = Field(None, description="employment sector at the end")
+    savings: float | None = Field(None, description="savings at the end (yuan; use `tolerance`)")
+    savings_below: float | None = Field(None, description="savings at the end are below this")
+    income_lost: float | None = Field(None, description="income sanctions cost (rightly and wrongly)")
+    college: bool | None = Field(None, description="has a college education at the end")
+    education_lost: int | None = Field(None, description="school or college places lost to a bar")
+    account: str | None = Field(None, description="bank account state at the end (none, open, suspended, closed)")
+    online: bool | None = Field(None, description="has internet access at the end")
+    made: dict[str, int] | None = Field(None, description="attempts or acts made, by event type")
+    refused: dict[str, int] | None = Field(None, description="attempts refused, by event type")
+    substituted: dict[str, int] | None = Field(None, description="trips replaced by a slower way, by event type")
+    ties: int | None = Field(None, description="live ties at the end")
+    police_contacts: int | None = Field(None, description="police stops after alerts")
+    left_household: bool | None = Field(None, description="broke with their household during the run")
 
 
 class Scenario(_Strict):

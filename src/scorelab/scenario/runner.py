@@ -18,7 +18,6 @@ import numpy as np
 import pyarrow.parquet as pq
 from pydantic import ValidationError
 
-from scorelab.behaviour.catalogue import EVENT_INDEX
 from scorelab.behaviour.draw import Behaviour
 from scorelab.engine.simulation import RunOptions, perception_of, simulate
 from scorelab.errors import ScorelabError
@@ -28,8 +27,10 @@ from scorelab.regime.schema import Regime
 from scorelab.scenario.model import Scenario
 from scorelab.society.graph import household_groups
 from scorelab.society.model import Society, SocietySpec
-from scorelab.tables import CITIZEN_COLUMNS, SECTOR_INDEX, EventBatch, symmetric_csr
+from scorelab.tables import CITIZEN_COLUMNS, EventBatch, symmetric_csr
+from scorelab.vocabulary import ACCOUNT_OPEN, ACCOUNT_STATES, CASH, DIGITAL, EVENT_INDEX, EVENTS, SECTOR_INDEX, UNPAID
 
+SECTOR_NAMES = list(SECTOR_INDEX)
 PERFECT = {"coverage": 1.0, "coverage_growth_per_year": 0.0, "miss": 0.0, "misattribution": 0.0,
            "invented_per_million": 0.0, "delay_days": 0}
 
@@ -146,11 +147,15 @@ def scenario_society(sc: Scenario) -> Society:
     cols: dict[str, np.ndarray] = {}
     for name, dtype in CITIZEN_COLUMNS.items():
         if name in ("income_decile", "loan_due_day", "conscientiousness", "impulsivity", "civic_mindedness",
-                    "outspokenness", "household", "sector", "sex"):
+                    "outspokenness", "household", "sector", "sex", "account"):
             continue
         cols[name] = np.array([getattr(c, name) for c in by_id], dtype=dtype)
     cols["sex"] = np.array([1 if c.sex == "male" else 0 for c in by_id], np.int8)
     cols["sector"] = np.array([SECTOR_INDEX[c.sector] for c in by_id], np.int8)
+    cols["account"] = np.array([ACCOUNT_STATES.index(c.account) for c in by_id], np.int8)
+    if any(c.savings is not None for c in by_id):  # the economy starts from these savings (others: 6 months)
+        cols["savings"] = np.array([c.savings if c.savings is not None else c.income / 12 * 6
+                                    for c in by_id], np.float64)
     for trait in ("conscientiousness", "impulsivity", "civic_mindedness", "outspokenness"):
         cols[trait] = np.zeros(n, np.float32)
     cols["loan_due_day"] = np.zeros(n, np.int8)
@@ -186,17 +191,22 @@ class ScriptedBehaviour(Behaviour):
         for e in sc.events:
             self.script.setdefault(e.day, []).extend([e] * e.repeat)
 
-    def draw_day(self, day: int, st):
+    def draw_day(self, day: int, st, injected=()):
         todays = self.script.get(day, [])
         etype = np.array([EVENT_INDEX[e.event] for e in todays], np.int16)
         citizen = np.array([e.citizen for e in todays], np.int32)
-        digital = np.array([e.digital for e in todays], bool)
+        paid = np.array([(DIGITAL if e.digital and st.account[e.citizen] == ACCOUNT_OPEN else CASH)
+                         if EVENTS[EVENT_INDEX[e.event]].paid else UNPAID for e in todays], np.int8)
         target = np.array([SECTOR_INDEX[e.sector] if e.sector else -1 for e in todays], np.int8)
-        ids = np.arange(st.next_event_id, st.next_event_id + len(todays), dtype=np.int64)
-        st.next_event_id += len(todays)
-        events = EventBatch(etype, citizen, digital, ids)
+        for k, cit in injected:
+            etype = np.concatenate([etype, np.full(len(cit), k, np.int16)])
+            citizen = np.concatenate([citizen, cit.astype(np.int32)])
+            paid = np.concatenate([paid, np.full(len(cit), UNPAID, np.int8)])
+            target = np.concatenate([target, np.full(len(cit), -1, np.int8)])
+        events = EventBatch.of(etype, citizen, paid, st.next_event_id, target)
+        st.next_event_id += len(events)
         self._update_state(events, st)
-        return events, target
+        return events
 
 
 # ---------------------------------------------------------------------------- running and checking
@@ -210,7 +220,7 @@ def run_scenario(path: Path) -> ScenarioResult:
         behaviour = ScriptedBehaviour(society, sc.seed, perception_of(cr), sc)
         res = simulate(society, cr, sc.days, sc.seed, folder, RunOptions(events="all"), behaviour=behaviour)
         tables = {name: pq.read_table(folder / f"{name}.parquet").to_pandas()
-                  for name in ("ledger", "records", "measures", "list_events", "appeals")}
+                  for name in ("ledger", "records", "measures", "list_events", "appeals", "events")}
     result = ScenarioResult(str(path), sc)
     for x in sc.expect:
         result.checks.extend(_check(x, res, tables, cr))
@@ -276,4 +286,51 @@ def _check(x, res, t, cr) -> list[Check]:
         ap = t["appeals"]
         k = int(((ap.citizen == c) & ap.success).sum())
         add("appeals_won", x.appeals_won, k, k == x.appeals_won)
+    _check_consequences(x, res, t, add)
     return out
+
+
+def _check_consequences(x, res, t, add) -> None:
+    """Issue 9: what decisions did to the citizen's circumstances."""
+    c = x.citizen
+    st, eco, w = res.state, res.economy, res.world
+    if x.sector is not None:
+        actual = SECTOR_NAMES[st.sector[c]]
+        add("sector", x.sector, actual, actual == x.sector)
+    if x.savings is not None:
+        actual = float(eco.savings[c])
+        add("savings", x.savings, actual, abs(actual - x.savings) <= x.tolerance)
+    if x.savings_below is not None:
+        actual = float(eco.savings[c])
+        add("savings_below", x.savings_below, actual, actual < x.savings_below)
+    if x.income_lost is not None:
+        actual = float(eco.lost[c] + eco.lost_wrongful[c])
+        add("income_lost", x.income_lost, actual, abs(actual - x.income_lost) <= x.tolerance)
+    if x.college is not None:
+        add("college", x.college, bool(st.college[c]), bool(st.college[c]) == x.college)
+    if x.education_lost is not None:
+        actual = int(w.education_lost[c] + w.education_lost_wrongful[c])
+        add("education_lost", x.education_lost, actual, actual == x.education_lost)
+    if x.account is not None:
+        actual = ACCOUNT_STATES[st.account[c]]
+        if actual == "open" and eco.suspended_until[c] >= res.days - 1:
+            actual = "suspended"
+        add("account", x.account, actual, actual == x.account)
+    if x.online is not None:
+        add("online", x.online, bool(st.online[c]), bool(st.online[c]) == x.online)
+    ev = t["events"]
+    ev_c = ev[ev.citizen == c]
+    for what, wanted, outcomes in (("made", x.made, ("made",)), ("refused", x.refused, ("refused",)),
+                                   ("substituted", x.substituted, ("substituted",))):
+        for name, k in (wanted or {}).items():
+            actual = int(((ev_c.event_type.astype(str) == name) & ev_c.outcome.astype(str).isin(outcomes)).sum())
+            add(f"{what}[{name}]", k, actual, actual == k)
+    if x.ties is not None:
+        actual = int(res.network.degree()[c])
+        add("ties", x.ties, actual, actual == x.ties)
+    if x.police_contacts is not None:
+        actual = int(w.police_contacts[c] + w.police_contacts_wrongful[c])
+        add("police_contacts", x.police_contacts, actual, actual == x.police_contacts)
+    if x.left_household is not None:
+        actual = bool(st.household[c] != res.world.cols["household"][c])
+        add("left_household", x.left_household, actual, actual == x.left_household)

@@ -9,7 +9,7 @@ from scipy.special import ndtri
 
 from scorelab.society.marginals import value
 from scorelab.streams import stream
-from scorelab.tables import SECTOR_INDEX
+from scorelab.vocabulary import ACCOUNT_OPEN, NO_ACCOUNT, SECTOR_INDEX, WORKING_SECTORS
 
 
 def draw_ages(n: int, bands: list[dict[str, Any]], rng: np.random.Generator) -> np.ndarray:
@@ -143,13 +143,40 @@ def draw_citizens(n: int, seed: int, m: dict[str, Any]) -> dict[str, np.ndarray]
     else:  # all cash or all digital: no spread around the share
         cashless = np.full(n, share, np.float32)
     del log_inc
+    online, account, seller = _draw_access(age, sector, m, stream(seed, "society.access"))
     return {
         "age": age, "sex": sex, "region": region, "urban": urban, "college": college,
         "income": income, "income_decile": income_decile.astype(np.int8), "sector": sector,
         "household": household, "conscientiousness": conscientiousness, "impulsivity": impulsivity,
         "civic_mindedness": z[2], "outspokenness": z[3], "aware": aware, "has_loan": has_loan,
         "loan_due_day": loan_due_day, "cashless": cashless, "dog_owner": hh_dog[household],
+        "online": online, "account": account, "seller": seller,
     }
+
+
+# Internet use by age, relative to the whole population's share (assumption: the young are
+# online far more than the old; rescaled so that the population's share is the marginal's).
+ONLINE_BY_AGE = ((10, 0.05), (20, 1.2), (40, 1.25), (60, 1.0), (200, 0.5))
+
+
+def _draw_access(age: np.ndarray, sector: np.ndarray, m: dict[str, Any], rng: np.random.Generator
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Internet access, bank accounts (S1-M13, S1-M14) and platform sellers (S1-M2).
+
+    Drawn from a stream of their own, so adding them changed no other column.
+    """
+    n = len(age)
+    bounds = np.array([b for b, _ in ONLINE_BY_AGE])
+    rel = np.array([r for _, r in ONLINE_BY_AGE])[np.searchsorted(bounds, age, side="right").clip(0, len(bounds) - 1)]
+    target = value(m["internet_share"])
+    p = np.clip(rel * target / max(float(rel.mean()), 1e-9), 0.0, 0.99) if n else rel
+    online = rng.random(n) < p
+    adult = age >= 18
+    unbanked = value(m["unbanked_share"])
+    account = np.where(adult & (rng.random(n) >= unbanked), ACCOUNT_OPEN, NO_ACCOUNT).astype(np.int8)
+    working = np.isin(sector, [SECTOR_INDEX[s] for s in WORKING_SECTORS])
+    seller = working & (rng.random(n) < value(m["seller_share"]))
+    return online, account, seller
 
 
 def _draw_sectors(age: np.ndarray, college: np.ndarray, mix: dict[str, float],

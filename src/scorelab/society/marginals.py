@@ -38,6 +38,9 @@ def load_marginals(name_or_path: str = DEFAULT) -> dict[str, Any]:
     for key in required:
         if not isinstance(data, dict) or key not in data:
             raise ScorelabError("missing key", path=where, key=key, allowed=", ".join(required))
+    if name_or_path != DEFAULT:  # keys added since a file was written come from the default world
+        for key, entry in load_marginals(DEFAULT).items():
+            data.setdefault(key, entry)
     data["_where"] = where
     return data
 

@@ -16,7 +16,7 @@ from scorelab.errors import ScorelabError
 from scorelab.society.citizens import draw_citizens
 from scorelab.society.graph import contact_graph, household_groups
 from scorelab.society.marginals import DEFAULT, load_marginals, value
-from scorelab.tables import CITIZEN_COLUMNS, SECTOR_INDEX, WHITE_COLLAR
+from scorelab.tables import CITIZEN_COLUMNS, CITIZEN_DEFAULTS, SECTOR_INDEX, WHITE_COLLAR
 
 
 class SocietySpec(BaseModel):
@@ -107,8 +107,12 @@ def load_society(path: str | Path) -> Society:
         raise ScorelabError("not a society folder (no spec.json)", path=str(path))
     spec = SocietySpec.model_validate_json(spec_file.read_text())
     table = pq.read_table(path / "citizens.parquet")
-    cols = {name: table.column(name).to_numpy().astype(dtype, copy=False)
+    n = table.num_rows
+    cols = {name: table.column(name).to_numpy().astype(dtype, copy=False) if name in table.column_names
+            else np.full(n, CITIZEN_DEFAULTS[name], dtype)  # a column added since the folder was written
             for name, dtype in CITIZEN_COLUMNS.items()}
+    if "account" not in table.column_names:  # children hold no account of their own
+        cols["account"][cols["age"] < 18] = 0
     with np.load(path / "graph.npz") as g:
         return Society(spec, cols, g["household_indptr"], g["household_members"],
                        g["graph_indptr"], g["graph_indices"])
