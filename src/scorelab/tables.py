@@ -204,16 +204,16 @@ class Decisions(_Columns):
     event_type: np.ndarray     # int16, the gated attempt's or the triggering record's type (-1: none)
     cause_record: np.ndarray   # int64, the record that triggered it (-1: none)
     cause_citizen: np.ndarray  # int32, whose status caused it (a parent, for a child barred)
-    price_factor: np.ndarray   # float32
+    price_factor: np.ndarray   # float64 (written as float32)
     duration: np.ndarray       # int16, days a lasting effect holds
-    rate_factor: np.ndarray    # float32, advice and coupons
-    money: np.ndarray          # float32, yuan moved (set by the consequences)
+    rate_factor: np.ndarray    # float64, advice and coupons
+    money: np.ndarray          # float64, yuan moved (set by the consequences)
     wrongful: np.ndarray       # bool, rested on false records (set by the audit)
 
     DTYPES = {"day": np.int16, "citizen": np.int32, "scorer": np.int16, "measure": np.int16, "kind": np.int8,
               "effect": np.int8, "domain": np.int8, "event_id": np.int64, "event_type": np.int16,
-              "cause_record": np.int64, "cause_citizen": np.int32, "price_factor": np.float32,
-              "duration": np.int16, "rate_factor": np.float32, "money": np.float32, "wrongful": np.bool_}
+              "cause_record": np.int64, "cause_citizen": np.int32, "price_factor": np.float64,
+              "duration": np.int16, "rate_factor": np.float64, "money": np.float64, "wrongful": np.bool_}
 
 
 def symmetric_csr(n: int, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

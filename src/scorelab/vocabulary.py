@@ -48,13 +48,16 @@ ASSOCIATION_CHANNEL = len(CHANNELS)
 TIME_CHANNEL = ASSOCIATION_CHANNEL + 1
 
 # ---------------------------------------------------------------------------- sectors
+# Codes are positions here: new sectors are added at the end, so saved societies keep their meaning.
+# `arms`: makers of firearms and ammunition, the industry banks "have already closed accounts of"
+# (S1-M13); a tiny sector whose whole workforce a regime can debank.
 SECTORS: tuple[str, ...] = (
     "child", "student", "agriculture", "manufacturing", "services", "finance", "public",
-    "security_linked", "unemployed", "inactive", "retired",
+    "security_linked", "unemployed", "inactive", "retired", "arms",
 )
 SECTOR_INDEX = {s: i for i, s in enumerate(SECTORS)}
 WORKING_SECTORS: tuple[str, ...] = ("agriculture", "manufacturing", "services", "finance", "public",
-                                    "security_linked")
+                                    "security_linked", "arms")
 WHITE_COLLAR: tuple[str, ...] = ("finance", "public", "security_linked")
 UNEMPLOYED = SECTOR_INDEX["unemployed"]
 
@@ -106,8 +109,11 @@ EFFECT_BY_NAME = {e.name: e for e in EFFECT_TABLE}
 TRIGGERS: tuple[str, ...] = ("gate", "on_list_entry", "on_record", "every_days")
 
 # ---------------------------------------------------------------------------- events and outcomes
-OUTCOMES: tuple[str, ...] = ("made", "refused", "substituted", "full")
-MADE, REFUSED, SUBSTITUTED, FULL = range(4)
+# made; refused (by a decision, or by a state a decision caused: a closed account, a suspension, an
+# internet cut); replaced by a slower substitute; turned away because the place was full; or
+# impossible in the citizen's circumstances, no decision involved (never had an account)
+OUTCOMES: tuple[str, ...] = ("made", "refused", "substituted", "full", "unable")
+MADE, REFUSED, SUBSTITUTED, FULL, UNABLE = range(5)
 PAID: tuple[str, ...] = ("unpaid", "cash", "digital")
 UNPAID, CASH, DIGITAL = range(3)
 ACCOUNT_STATES: tuple[str, ...] = ("none", "open", "suspended", "closed")

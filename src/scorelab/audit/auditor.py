@@ -11,7 +11,8 @@ each citizen, the standing they would have without false records:
 - `count_true`: true records toward each list's entry;
 - `entered_false`: whether the citizen's current listing would not have happened without
   false records (a tier reached only through false points; a record list entered on false
-  records only, or on fewer true records than `min_count`).
+  records only, or on fewer true records than `min_count`), or no longer rests on the truth
+  (the citizen did what the list's exit asks, and the record of it never came: a late removal).
 
 A decision is wrongful when its condition would not hold on that counterfactual standing.
 
@@ -61,6 +62,11 @@ class Auditor:
         self._entries: list[tuple[int, np.ndarray]] = []
         self._calls = 0
 
+    def retune(self, cs: CompiledScorer) -> None:
+        """The audited scorer's parameters in effect from today (dated values)."""
+        self.cs = cs
+        self.measures = {m.code: m for m in cs.measures}
+
     # ------------------------------------------------------------------ truth in
     def learn(self, truth: RecordTruth) -> None:
         """Truth of the records a scorer's channels just made (ids may arrive before the records land)."""
@@ -73,6 +79,21 @@ class Auditor:
             self._true = grown
         self._true[truth.record_id] = truth.true
         self.counters["records_false"] += int((~truth.true).sum())
+
+    def witness(self, citizen: np.ndarray, etype: np.ndarray) -> None:
+        """Acts that really happened today, recorded or not. A listed citizen who truly did what
+        the list's exit asks (repaid the judgment) but whose compliance was not recorded stays
+        listed on a record that is no longer true: from now on their listing is wrongful (a late
+        removal)."""
+        s = self.scorer
+        for li, lst in enumerate(self.cs.lists):
+            if not lst.exit_records:
+                continue
+            did = citizen[(BIT[etype] & lst.exit_records) != 0]
+            stale = did[s.member[li, did] & ~self.entered_false[li, did]]
+            if len(stale):  # what follows is wrongful; the entry was not (ever_false stays)
+                self.entered_false[li, stale] = True
+                self.counters[f"listed_after_compliance:{lst.name}"] += len(stale)
 
     def true_of(self, record_id: np.ndarray) -> np.ndarray:
         """Whether each record was true; rows that rest on no record (-1) count as true."""

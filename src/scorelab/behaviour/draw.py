@@ -45,7 +45,7 @@ SCHOOL_DAY = 244   # 1 September
 COLLEGE_APPLY = 0.55  # gross tertiary enrolment around 54% (assumption)
 HIGH_FEE_SCHOOL = 0.03  # share of children applying to a high-fee school each year (assumption)
 WORK_SECTORS = np.array([SECTOR_INDEX[s] for s in WORKING_SECTORS], np.int8)
-WORK_WEIGHTS = np.array([0.2, 0.22, 0.3, 0.06, 0.12, 0.1])
+WORK_WEIGHTS = np.array([0.2, 0.22, 0.3, 0.06, 0.12, 0.098, 0.002])  # job seekers' target sectors (assumption)
 
 
 @dataclass
@@ -198,8 +198,10 @@ class Behaviour:
             factor = factor * st.rate_mod[k][cand]
         if unemp:
             factor = factor * np.exp(unemp * (st.sector[cand] == UNEMPLOYED))
-        if e.online_share > 0:  # without internet access, the online share of an act does not happen
-            factor = factor * np.where(st.online[cand], 1.0, 1.0 - e.online_share)
+        if e.online_share > 0:  # without internet access the online share of an act does not happen; a
+            # citizen whose access a regime cut still tries (and is refused: consequences/daily.py)
+            tries = st.online[cand] | (st.online_back[cand] >= 0)
+            factor = factor * np.where(tries, 1.0, 1.0 - e.online_share)
         accept = factor / dyn_max if weight_ok is None else weight_ok * factor / dyn_max
         keep = u < accept
         cand = cand[keep].astype(np.int32)

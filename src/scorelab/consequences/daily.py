@@ -28,10 +28,12 @@ from scorelab.vocabulary import (
     MEASURE_KINDS,
     REFUSED,
     SUBSTITUTED,
+    UNABLE,
 )
 
 NEEDS_ACCOUNT = np.array(["account" in e.needs for e in EVENTS])
-NEEDS_INTERNET = np.array(["internet" in e.needs for e in EVENTS])
+# share of each act done online: 1 for what needs the internet outright
+ONLINE_SHARE = np.array([1.0 if "internet" in e.needs else e.online_share for e in EVENTS])
 RATE_OF_SALES = 0.1  # platform sales batches per seller per day (behaviour/catalogue.py)
 ADULT = 18
 SANCTION = MEASURE_KINDS.index("sanction")
@@ -57,14 +59,25 @@ class Consequences:
         if NEEDS_ACCOUNT[ev.etype].any():
             pos = np.flatnonzero(NEEDS_ACCOUNT[ev.etype])
             cit = ev.citizen[pos]
-            no = (w.state.account[cit] != ACCOUNT_OPEN) | w.economy.is_suspended(cit, w.day)
-            refuse_events(w, pos[no], w.accounts_closed_wrongful[cit[no]] | w.economy.suspension_wrongful[cit[no]],
-                          "no_account")
-        if NEEDS_INTERNET[ev.etype].any():
-            pos = np.flatnonzero(NEEDS_INTERNET[ev.etype])
+            closed = w.accounts_closed[cit] & (w.state.account[cit] != ACCOUNT_OPEN)
+            suspended = w.economy.is_suspended(cit, w.day) & ~closed
+            never = (w.state.account[cit] != ACCOUNT_OPEN) & ~closed
+            refuse_events(w, pos[closed], w.accounts_closed_wrongful[cit[closed]], "account_closed")
+            refuse_events(w, pos[suspended], w.economy.suspension_wrongful[cit[suspended]], "suspension")
+            ev.outcome[pos[never & (ev.outcome[pos] == MADE)]] = UNABLE
+        online = ONLINE_SHARE[ev.etype] > 0
+        if online.any():  # acts done online, by citizens without access now
+            pos = np.flatnonzero(online)
             cit = ev.citizen[pos]
             off = ~w.state.online[cit]
-            refuse_events(w, pos[off], w.internet_cut_wrongful[cit[off]], "no_internet")
+            pos, cit = pos[off], cit[off]
+            # an act done partly online needs the internet with its online share
+            u = stream(w.seed, "consequences.online", w.day).random(len(pos))
+            needs = u < ONLINE_SHARE[ev.etype[pos]]
+            pos, cit = pos[needs], cit[needs]
+            cut = w.state.online_back[cit] >= 0
+            refuse_events(w, pos[cut], w.internet_cut_wrongful[cit[cut]], "internet_cut")
+            ev.outcome[pos[~cut & (ev.outcome[pos[~cut]] == MADE)]] = UNABLE
         block_digital_payments(w)
 
     # ------------------------------------------------------------------ 2. what the attempts lead to

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from scorelab.society.marginals import DEFAULT, load_marginals, value
+from scorelab.society.marginals import DEFAULT, dated_days, load_marginals, value
 from scorelab.streams import stream
 from scorelab.vocabulary import ACCOUNT_OPEN, EVENT_INDEX, N_EVENT_TYPES, UNEMPLOYED
 
@@ -55,23 +55,22 @@ class EconomyParams:
     platform_income_share: float
 
     @staticmethod
-    def of(marginals: str) -> EconomyParams:
-        """From the society's marginals file (scenario societies use the default's economy)."""
-        try:
-            m = load_marginals(marginals)
-        except Exception:  # a hand-made society names no marginals file
-            m = load_marginals(DEFAULT)
+    def of(marginals: str, day: int = 0) -> EconomyParams:
+        """From the society's marginals file, as they stand on `day` (scenario societies use the default's)."""
+        m = _marginals(marginals)
         e, k = m["economy"], m["consequences"]
-        prices = {name: float(v) for name, v in m["prices"].items() if name in EVENT_INDEX}
-        return EconomyParams(value(e["consumption_share"]), value(e["unemployed_income"]),
-                             value(e["initial_savings_months"]), value(e["instalment_share"]),
-                             value(e["min_balance"]), value(e["loan_approval"]), int(value(e["loan_months"])),
-                             value(e["new_ties_per_year"]), int(value(e["tie_candidates"])), prices,
-                             value(k["substitute_share"]), value(k["working_hours_per_month"]),
-                             value(k["cash_wage_fee"]), value(k["cash_acceptance"]), int(value(k["deposit_days"])),
-                             value(k["police_stop_hours"]), value(k["shortage"]), value(k["refusal_learning"]),
-                             value(k["college_admission"]), value(m["income"]["college_premium"]),
-                             value(k["school_premium"]), value(k["platform_income_share"]))
+
+        def v(entry) -> float:
+            return value(entry, day)
+
+        prices = {name: v(x) for name, x in m["prices"].items() if name in EVENT_INDEX}
+        return EconomyParams(v(e["consumption_share"]), v(e["unemployed_income"]), v(e["initial_savings_months"]),
+                             v(e["instalment_share"]), v(e["min_balance"]), v(e["loan_approval"]),
+                             int(v(e["loan_months"])), v(e["new_ties_per_year"]), int(v(e["tie_candidates"])), prices,
+                             v(k["substitute_share"]), v(k["working_hours_per_month"]), v(k["cash_wage_fee"]),
+                             v(k["cash_acceptance"]), int(v(k["deposit_days"])), v(k["police_stop_hours"]),
+                             v(k["shortage"]), v(k["refusal_learning"]), v(k["college_admission"]),
+                             v(m["income"]["college_premium"]), v(k["school_premium"]), v(k["platform_income_share"]))
 
     def price_vector(self) -> np.ndarray:
         """Base price per event type (0 where none), for measures' money effects."""
@@ -79,6 +78,29 @@ class EconomyParams:
         for k, v in self.prices.items():
             out[EVENT_INDEX[k]] = v
         return out
+
+
+def _marginals(marginals: str) -> dict:
+    try:
+        return load_marginals(marginals)
+    except Exception:  # a hand-made society names no marginals file
+        return load_marginals(DEFAULT)
+
+
+def economy_breakpoints(marginals: str) -> set[int]:
+    """Days on which the society's dated values (economy, cashless share) change."""
+    return set(dated_days(_marginals(marginals)))
+
+
+def cashless_scale(spec, day: int) -> float:
+    """Today's cash share relative to day 0's (S1-M3): each citizen's cash share shrinks in proportion.
+
+    A society whose spec fixes the cashless share keeps it (no growth)."""
+    if getattr(spec, "cashless_share", None) is not None:
+        return 1.0
+    m = _marginals(spec.marginals)
+    start, now = value(m["cashless_share"], 0), value(m["cashless_share"], day)
+    return (1.0 - now) / (1.0 - start) if start < 1.0 else 0.0
 
 
 class Economy:

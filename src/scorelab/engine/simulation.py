@@ -32,7 +32,7 @@ import pyarrow.parquet as pq
 from scorelab.audit.auditor import Auditor
 from scorelab.behaviour.draw import Behaviour, Perception
 from scorelab.consequences.daily import Consequences
-from scorelab.consequences.economy import Economy, EconomyParams
+from scorelab.consequences.economy import Economy, EconomyParams, cashless_scale, economy_breakpoints
 from scorelab.consequences.network import Households, Network
 from scorelab.consequences.world import World
 from scorelab.ledger.recorder import Recorder
@@ -121,8 +121,18 @@ def simulate(society: Society, cr: CompiledRegime, days: int, seed: int, folder:
                                 scorers[0].score if scorers else None)
     result = RunResult(scorers, auditors, state, network=network, economy=economy, consequences=consequences,
                        world=world)
-    gated = [(sc, m) for sc in scorers for m in sc.gates]
+    economy_schedule = economy_breakpoints(society.spec.marginals)
     for day in range(days):
+        if day in cr.schedule:  # dated regime values: today's parameters (perceived risk follows them)
+            later = cr.schedule[day]
+            for sc, auditor, cs in zip(scorers, auditors, later.scorers, strict=True):
+                sc.retune(cs)
+                auditor.retune(cs)
+            behaviour.perception = perception_of(later)
+        if day in economy_schedule:  # dated society values: the economy's constants, the cashless share
+            economy.p = world.params = EconomyParams.of(society.spec.marginals, day)
+            behaviour.cashless_scale = world.cashless_scale = cashless_scale(society.spec, day)
+        gated = [(sc, m) for sc in scorers for m in sc.gates]
         injected = [(POLICE_STOP, np.concatenate(world.police_due.pop(day)))] if day in world.police_due else []
         events = behaviour.draw_day(day, state, injected)
         world.begin_day(day, events)
@@ -147,6 +157,7 @@ def simulate(society: Society, cr: CompiledRegime, days: int, seed: int, folder:
             recorder.observed(sc.index, rec, truth, keep)
             sc.receive(rec)
             sc.process_day(day)
+            auditor.witness(happened.citizen, happened.etype)
         later = consequences.apply([d for a in auditors for d in a.take_decisions()])
         entries = [(sc, li, cit) for sc, a in zip(scorers, auditors, strict=True) for li, cit in a.take_entries()]
         decisions = Decisions.concat([gate_decisions, later])

@@ -27,6 +27,8 @@ from scorelab.vocabulary import (
     N_EVENT_TYPES,
     OUTCOMES,
     PAID,
+    REFUSED,
+    SUBSTITUTED,
 )
 
 NOTABLE_ACT = np.array([e.polarity != 0 and e.category != "attempt" for e in EVENTS])
@@ -36,7 +38,8 @@ class Recorder:
     def __init__(self, folder: Path, scorer_names: list[str], rule_labels: list[str], list_labels: list[str],
                  events: str = "notable", sample: np.ndarray | None = None) -> None:
         """`events`: which true events are written (all | notable | none); notable are the acts a
-        regime judges and every attempt not simply made. `sample` keeps a cohort's ledger only."""
+        regime judges and every attempt refused or replaced (places full and acts impossible without an
+        account are only counted). `sample` keeps a cohort's ledger only."""
         self.folder = folder
         self.events_policy = events
         self.ledger_sink = TableSink(
@@ -120,7 +123,7 @@ class Recorder:
         if self.events_policy == "all":
             keep = slice(None)
         else:
-            keep = NOTABLE_ACT[ev.etype] | (ev.outcome != 0)
+            keep = NOTABLE_ACT[ev.etype] | (ev.outcome == REFUSED) | (ev.outcome == SUBSTITUTED)
         self.events.add(event_id=ev.event_id[keep], day=day, citizen=ev.citizen[keep], event_type=ev.etype[keep],
                         paid=ev.paid[keep], digital=ev.digital[keep], outcome=ev.outcome[keep],
                         wrongful=wrongful[keep])

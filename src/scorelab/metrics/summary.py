@@ -13,6 +13,7 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from scorelab.behaviour.catalogue import CATALOGUE
+from scorelab.metrics.consequences import consequence_measures
 from scorelab.metrics.groups import by_group
 from scorelab.metrics.inequality import gini_of, mobility
 from scorelab.store.runfolder import read_manifest
@@ -96,6 +97,7 @@ def summarize(folder: Path) -> dict:
     base = folder.parent / m["baseline"] if m.get("baseline") else None
     base_ok = base is not None and (base / "manifest.json").exists()
     out.update(_harm_and_inequality(con, folder, m, cit, citizen_years, base if base_ok else None))
+    out.update(consequence_measures(con, folder, cit, citizen_years, base if base_ok else None))
     out["behaviour_change"] = None
     if base_ok:
         out.update(_behaviour_change(con, counts, base))

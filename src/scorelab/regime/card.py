@@ -36,7 +36,7 @@ ATTEMPT_LIFE_DOMAIN = {
     "venue_visit": "presence", "loan_application": "finance", "insurance_purchase": "consumption",
     "account_opening": "finance", "rental": "consumption", "large_purchase": "consumption",
     "utility_payment": "consumption", "job_application": "work", "college_application": "schooling",
-    "school_enrolment": "schooling",
+    "school_enrolment": "schooling", "platform_sale": "work",
 }
 
 # --- Art. 5(1)(c)(i): which sanction domains are related to the context where data was gathered -------
@@ -46,14 +46,14 @@ ATTEMPT_LIFE_DOMAIN = {
 # housing; purchases on payments; travel records on travel; presence on venues. Civic life and online
 # expression are related to no sanction domain (e.g. online expression -> travel is unrelated).
 RELATED: dict[str, frozenset[str]] = {
-    "finance": frozenset({"finance", "insurance", "payments", "housing", "utilities"}),
-    "legal": frozenset({"employment"}),
+    "finance": frozenset({"finance", "insurance", "payments", "housing", "utilities", "commerce"}),
+    "legal": frozenset({"employment", "policing"}),
     "civic": frozenset(),
     "nuisance": frozenset({"housing"}),
     "consumption": frozenset({"payments"}),
     "travel": frozenset({"travel"}),
-    "online": frozenset(),
-    "presence": frozenset({"venues"}),
+    "online": frozenset({"internet"}),
+    "presence": frozenset({"venues", "policing"}),
     "work": frozenset({"employment"}),
     "schooling": frozenset({"education"}),
 }
@@ -61,9 +61,10 @@ RELATED: dict[str, frozenset[str]] = {
 UNJUDGED_DOMAINS = frozenset({"other"})
 
 # --- Art. 5(1)(c)(ii): severe sanctions and minor behaviour ---------------------------------------
-SEVERE_DOMAINS = frozenset({"travel", "education", "employment", "payments"})
+SEVERE_DOMAINS = frozenset({"travel", "education", "employment", "payments", "commerce", "internet"})
 SEVERE_EFFECTS = frozenset({"refuse", "suspend", "dismiss"})
-ALWAYS_SEVERE = frozenset({"dismiss", "alert"})  # job loss; a police alert for immediate action (S1-M4, S1-M9)
+# job loss; a police alert for immediate action (S1-M4, S1-M9); a closed bank account (S1-M13); cut off the internet
+ALWAYS_SEVERE = frozenset({"dismiss", "alert", "close_account", "cut_internet"})
 MINOR_POINTS = 10.0  # a nuisance penalised by at most this many points is minor
 
 PUNITIVE_LISTS = frozenset({"black", "gray", "watch", "no_fly"})
@@ -88,6 +89,8 @@ SECTIONS = ("What it observes", "What it scores", "What it sanctions and rewards
 def life_domain(event: str) -> str:
     """The domain of life an event type belongs to (its catalogue category; attempts by event)."""
     e = event_type(event)
+    if e.category == "system":  # what the system did to the citizen (a police stop): a police record
+        return "legal"
     return ATTEMPT_LIFE_DOMAIN.get(event, "consumption") if e.category == "attempt" else e.category
 
 

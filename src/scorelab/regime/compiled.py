@@ -213,6 +213,7 @@ class CompiledRegime:
     learning_probability: float = 0.0
     learning_step: float = 0.0
     learning_max: float = 1.0
+    schedule: dict[int, CompiledRegime] = field(default_factory=dict)  # day -> parameters from that day
 
 
 class _Labels:
@@ -236,9 +237,15 @@ def compile_regime(regime: Regime, origin: str = "<regime>") -> CompiledRegime:
     d = regime.deterrence
     lr = regime.learning
     d = d or Deterrence.model_construct()  # no block: the schema's defaults, as documented
-    return CompiledRegime(regime.name, scorers, labels.names, p, pen, rew,
-                          d.certainty_exponent, d.severity_exponent, d.reward_response, lr.probability if lr else 0.0,
-                          lr.belief_step if lr else 0.0, lr.max_belief if lr else 1.0)
+    cr = CompiledRegime(regime.name, scorers, labels.names, p, pen, rew,
+                        d.certainty_exponent, d.severity_exponent, d.reward_response, lr.probability if lr else 0.0,
+                        lr.belief_step if lr else 0.0, lr.max_belief if lr else 1.0)
+    for day, later in sorted(regime.schedule.items()):
+        cr.schedule[day] = compile_regime(later, f"{origin} (values from day {day})")
+        if cr.schedule[day].labels != cr.labels:  # only numbers may change over time
+            raise ScorelabError("dated values changed the regime's structure", path=origin,
+                                allowed="dated numbers only")
+    return cr
 
 
 def _compile_scorer(i: int, s: Scorer, labels: _Labels, origin: str, regime: Regime) -> CompiledScorer:

@@ -11,6 +11,7 @@ import yaml
 from pydantic import ValidationError
 
 from scorelab.errors import ScorelabError
+from scorelab.regime.dated import breakpoints, has_dated, on_day
 from scorelab.regime.schema import Regime
 
 
@@ -71,6 +72,17 @@ def validate_regime(data, origin: str) -> Regime:
         raise ScorelabError("a regime file must be a mapping of keys to values", path=origin,
                             allowed="name, title, description, mechanisms, references, topology, "
                                     "deterrence, scorers")
+    if not has_dated(data):
+        return _validated(data, origin)
+    days = breakpoints(data, origin)
+    regime = _validated(on_day(data, 0), origin)
+    for day in days:  # every day's values must make a valid regime of the same shape
+        later = _validated(on_day(data, day), f"{origin} (values from day {day})")
+        regime.schedule[day] = later
+    return regime
+
+
+def _validated(data, origin: str) -> Regime:
     try:
         return Regime.model_validate(data)
     except ValidationError as exc:

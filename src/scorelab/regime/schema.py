@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from scorelab.vocabulary import (
     ATTEMPT_NAMES,
@@ -384,6 +384,12 @@ class Regime(Strict):
     deterrence: Deterrence | None = None
     learning: Learning | None = None
     scorers: tuple[Scorer, ...] = ()
+    # the regime as it stands from later days, where a value is dated (regime/dated.py); day -> Regime
+    _schedule: dict[int, Regime] = PrivateAttr(default_factory=dict)
+
+    @property
+    def schedule(self) -> dict[int, Regime]:
+        return self._schedule
 
     @model_validator(mode="after")
     def _consistent(self):

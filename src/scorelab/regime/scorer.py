@@ -152,6 +152,11 @@ class Scorer:
     def index(self) -> int:
         return self.cs.index
 
+    def retune(self, cs: CompiledScorer) -> None:
+        """Take the scorer's parameters in effect from today (dated values); the structure is the same."""
+        self.cs = cs
+        self.gates = [m for m in cs.measures if m.is_gate]
+
     def days_in_bottom_tier(self, days: int) -> np.ndarray:
         """Days each citizen spent in the lowest tier, counting a stay still open at the end."""
         open_ = self.bottom_since >= 0
@@ -575,6 +580,8 @@ class Scorer:
                event_id=-1, event_type=-1) -> Decisions:
         """Decisions of measure `m` on citizens `cit`, handed to the outlet and returned."""
         k = len(cit)
+        if not k:
+            return Decisions.empty()
         dec = Decisions(np.full(k, day, np.int16), cit.astype(np.int32), np.full(k, self.index, np.int16),
                         np.full(k, m.code, np.int16), np.full(k, m.kind_code, np.int8),
                         np.full(k, m.effect_code, np.int8), np.full(k, m.domain_code, np.int8),
@@ -582,8 +589,8 @@ class Scorer:
                         np.broadcast_to(np.asarray(event_type, np.int16), (k,)).copy(),
                         np.broadcast_to(np.asarray(cause_record, np.int64), (k,)).copy(),
                         (cit if cause_citizen is None else cause_citizen).astype(np.int32),
-                        np.full(k, m.price_factor, np.float32), np.full(k, m.duration, np.int16),
-                        np.full(k, m.rate_factor, np.float32), np.zeros(k, np.float32), np.zeros(k, bool))
+                        np.full(k, m.price_factor, np.float64), np.full(k, m.duration, np.int16),
+                        np.full(k, m.rate_factor, np.float64), np.zeros(k, np.float64), np.zeros(k, bool))
         self.counters[f"{m.kind}:{m.name}"] += k
         self.counters[f"{m.kind}s"] += k
         self.out.decided(dec)
@@ -630,6 +637,8 @@ class Scorer:
             if m.on_record < 0:
                 continue
             sel = np.flatnonzero(r.etype == m.on_record)
+            if not len(sel) and not m.false_alarms_per_million:
+                continue
             rng = self._rng("regime.record_measure", day, m.code)
             if len(sel):
                 cit = r.citizen[sel]

@@ -100,6 +100,10 @@ class Expectation(_Strict):
     ties: int | None = Field(None, description="live ties at the end")
     police_contacts: int | None = Field(None, description="police stops after alerts")
     left_household: bool | None = Field(None, description="broke with their household during the run")
+    has_loan: bool | None = Field(None, description="holds a loan at the end")
+    instalment: float | None = Field(None, description="monthly loan instalment at the end (yuan)")
+    money: dict[str, float] | None = Field(None, description="money moved over the run by flow (income, sales, "
+                                           "living, instalments, measures, fees, deposits, travel, frozen)")
 
 
 class Scenario(_Strict):
@@ -114,6 +118,9 @@ class Scenario(_Strict):
                                                 description="channel settings applied to every scorer")
     set: dict[str, Any] = Field(default_factory=dict,
                                 description="regime values by path, e.g. state.rules.barking_dog.points")
+    world: dict[str, dict[str, Any]] = Field(default_factory=dict,
+                                             description="values of the society's world by section and key, e.g. "
+                                                         "{consequences: {substitute_share: 1.0}}")
     citizens: list[CitizenSpec] = Field(min_length=1)
     contacts: list[tuple[int, int]] = Field(default_factory=list)
     events: list[EventSpec] = Field(default_factory=list)

@@ -176,6 +176,28 @@ def scenario_society(sc: Scenario) -> Society:
     return Society(spec, cols, hi, hm, gi, gx)
 
 
+def _world_file(sc: Scenario, path: Path, folder: Path) -> Path:
+    """The default world with the scenario's values, as a marginals file for this run."""
+    import yaml
+
+    from scorelab.society.marginals import DEFAULT, load_marginals
+
+    m = load_marginals(DEFAULT)
+    m.pop("_where", None)
+    for section, values in sc.world.items():
+        if not isinstance(m.get(section), dict):
+            raise ScorelabError(f"no section '{section}' in the world", path=str(path), key=f"world.{section}",
+                                allowed=", ".join(k for k, v in m.items() if isinstance(v, dict)))
+        for key, value in values.items():
+            if key not in m[section]:
+                raise ScorelabError(f"no value '{key}'", path=str(path), key=f"world.{section}.{key}",
+                                    allowed=", ".join(m[section]))
+            m[section][key] = value
+    out = folder / "world.yaml"
+    out.write_text(yaml.safe_dump(m, sort_keys=False))
+    return out
+
+
 def _contacts(n: int, pairs) -> tuple[np.ndarray, np.ndarray]:
     if not pairs:
         return np.zeros(n + 1, np.int64), np.empty(0, np.int32)
@@ -206,7 +228,18 @@ class ScriptedBehaviour(Behaviour):
         events = EventBatch.of(etype, citizen, paid, st.next_event_id, target)
         st.next_event_id += len(events)
         self._update_state(events, st)
+        self._turn_over(day, events, st)
         return events
+
+    def _turn_over(self, day: int, events: EventBatch, st) -> None:
+        """Money still moves: the month of citizens due today turns over (income, living costs, the
+        instalment if a scripted repayment was made today). No balance breach is invented: acts are
+        the script's."""
+        if self.economy is None:
+            return
+        due = self._due_order[self._due_ptr[day % 30]:self._due_ptr[day % 30 + 1]]
+        repaid = events.citizen[np.isin(events.etype, [EVENT_INDEX["loan_on_time"], EVENT_INDEX["loan_late"]])]
+        self.economy.month(day, due, st, np.isin(due, repaid) & st.has_loan[due], self.cashless_today(due))
 
 
 # ---------------------------------------------------------------------------- running and checking
@@ -217,6 +250,8 @@ def run_scenario(path: Path) -> ScenarioResult:
     society = scenario_society(sc)
     with tempfile.TemporaryDirectory(prefix="scorelab-scenario-") as tmp:
         folder = Path(tmp)
+        if sc.world:
+            society.spec = society.spec.model_copy(update={"marginals": str(_world_file(sc, path, folder))})
         behaviour = ScriptedBehaviour(society, sc.seed, perception_of(cr), sc)
         res = simulate(society, cr, sc.days, sc.seed, folder, RunOptions(events="all"), behaviour=behaviour)
         tables = {name: pq.read_table(folder / f"{name}.parquet").to_pandas()
@@ -331,6 +366,18 @@ def _check_consequences(x, res, t, add) -> None:
     if x.police_contacts is not None:
         actual = int(w.police_contacts[c] + w.police_contacts_wrongful[c])
         add("police_contacts", x.police_contacts, actual, actual == x.police_contacts)
+    if x.instalment is not None:
+        actual = float(eco.instalment[c])
+        add("instalment", x.instalment, actual, abs(actual - x.instalment) <= x.tolerance)
+    for flow, amount in (x.money or {}).items():
+        from scorelab.consequences.economy import FLOWS
+
+        if flow not in FLOWS:
+            raise ScorelabError(f"unknown money flow '{flow}'", key="expect.money", allowed=", ".join(FLOWS))
+        actual = float(eco.flows[FLOWS.index(flow), c])
+        add(f"money[{flow}]", amount, actual, abs(actual - amount) <= x.tolerance)
+    if x.has_loan is not None:
+        add("has_loan", x.has_loan, bool(st.has_loan[c]), bool(st.has_loan[c]) == x.has_loan)
     if x.left_household is not None:
         actual = bool(st.household[c] != res.world.cols["household"][c])
         add("left_household", x.left_household, actual, actual == x.left_household)

@@ -9,7 +9,7 @@ from scipy.special import ndtri
 
 from scorelab.society.marginals import value
 from scorelab.streams import stream
-from scorelab.vocabulary import ACCOUNT_OPEN, NO_ACCOUNT, SECTOR_INDEX, WORKING_SECTORS
+from scorelab.vocabulary import ACCOUNT_OPEN, NO_ACCOUNT, SECTOR_INDEX, WHITE_COLLAR, WORKING_SECTORS
 
 
 def draw_ages(n: int, bands: list[dict[str, Any]], rng: np.random.Generator) -> np.ndarray:
@@ -174,8 +174,12 @@ def _draw_access(age: np.ndarray, sector: np.ndarray, m: dict[str, Any], rng: np
     adult = age >= 18
     unbanked = value(m["unbanked_share"])
     account = np.where(adult & (rng.random(n) >= unbanked), ACCOUNT_OPEN, NO_ACCOUNT).astype(np.int8)
+    # sellers on platforms need internet and an account: drawn among the working who have both, at
+    # the rate that gives the marginal's share of all working adults
     working = np.isin(sector, [SECTOR_INDEX[s] for s in WORKING_SECTORS])
-    seller = working & (rng.random(n) < value(m["seller_share"]))
+    able = working & online & (account == ACCOUNT_OPEN)
+    p_sell = value(m["seller_share"]) * working.sum() / max(int(able.sum()), 1)
+    seller = able & (rng.random(n) < min(p_sell, 1.0))
     return online, account, seller
 
 
@@ -192,7 +196,7 @@ def _draw_sectors(age: np.ndarray, college: np.ndarray, mix: dict[str, float],
     names = list(mix)
     base = np.array([mix[s] for s in names], dtype=float)
     base /= base.sum()
-    white = np.array([s in ("finance", "public", "security_linked") for s in names])
+    white = np.array([s in WHITE_COLLAR for s in names])
     # College graduates are three times as likely to hold white-collar posts (assumption).
     for is_college in (False, True):
         idx = working[college[working] == is_college]
