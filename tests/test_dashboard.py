@@ -27,7 +27,9 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 from fastapi.testclient import TestClient
+from typer.testing import CliRunner
 
+from scorelab.cli import app as cli_app
 from scorelab.server import create_app
 from scorelab.server.compose import Composed, start_run
 from scorelab.server.security import PAGE_CSP
@@ -441,6 +443,11 @@ def test_host_header_must_be_an_allowed_name(runs):
     assert TestClient(create_app(runs, bind="192.168.7.7"), base_url="http://192.168.7.7").get("/").status_code == 200
 
 
+def test_allow_host_option_is_checked(tmp_path):
+    result = CliRunner().invoke(cli_app, ["serve", "--runs", str(tmp_path), "--allow-host", "bad host/x"])
+    assert result.exit_code == 2 and "--allow-host" in result.output
+
+
 def test_security_headers_on_every_response(client, run_id):
     urls = ["/", "/api/runs", f"/runs/{run_id}", f"/runs/{run_id}/citizen?id=1", "/new", "/compare",
             "/experiments", f"/runs/{run_id}/tables/daily.csv", "/static/dashboard.css", "/assets/plotly.js",
@@ -621,6 +628,17 @@ def test_six_parallel_first_requests_for_one_report_all_succeed(runs, run_id, tm
     assert len({r.content for r in got}) == 1
     assert app.state.dashboard.reports.builds == 1
     assert [p.name for p in (out / ".reports").iterdir()] == [p.name for p in app.state.dashboard.reports.files()]
+
+
+def test_serve_on_a_busy_port_prints_one_line_and_exits_2(tmp_path):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        result = CliRunner().invoke(cli_app, ["serve", "--runs", str(tmp_path / "runs"), "--port", str(port)])
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and f"port {port} on 127.0.0.1 is already in use" in lines[0], result.output
 
 
 # ============================================================================ the OpenAPI schema, fuzzed
