@@ -66,9 +66,15 @@ def create_app(runs_dir: str | Path, *, allow_hosts: tuple[str, ...] | list[str]
     app.mount("/static", StaticFiles(packages=[("scorelab.server", "static")], follow_symlink=False), name="static")
     _errors(app, folder.root)
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=app.state.allowed_hosts, www_redirect=False)
-    app.add_middleware(Guard, render_refusal=lambda status, text: message_page(
-        status, TITLES.get(status, "Error"), text))
+    app.add_middleware(Guard, render_refusal=_refusal)
     return app
+
+
+def _refusal(status: int, text: str, path: str) -> Response:
+    """A request refused before any route ran (cross-site, too large, an unexpected error)."""
+    if path.startswith("/api/"):
+        return JSONResponse({"error": text}, status_code=status)
+    return message_page(status, TITLES.get(status, "Error"), text)
 
 
 def _errors(app: FastAPI, root: Path) -> None:

@@ -1,35 +1,34 @@
-"""Runs composed in the dashboard, one at a time in a background thread, with honest progress and cancel.
+"""Runs composed in the dashboard, one at a time, each in its own process (scorelab.server.runner), with
+honest progress and cancel.
 
 Progress says which run of how many, which regime and which day ("run 1 of 2: none (baseline), day 120
 of 365"); before the first day it says the society is being drawn, after the last that the tables are
 being written. Cancel stops a run at the next day: the engine's temporary folder is removed and a
-published baseline is taken back (scorelab.engine.runs), so a cancelled run leaves no folder.
+published baseline is taken back (scorelab.engine.runs), so a cancelled run leaves no folder. If the
+server goes away, the run's stdin closes and it cancels itself the same way.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import queue
 import re
+import subprocess
+import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from scorelab.errors import ScorelabError
-from scorelab.server.compose import Composed, start_run
+from scorelab.server.compose import Composed
 from scorelab.server.security import redact
 from scorelab.server.state import BadInput, Limits
 
 log = logging.getLogger("scorelab.server")
 JOB_ID = re.compile(r"^[0-9a-f]{12}$")
 ACTIVE = ("queued", "running", "writing", "cancelling")
-
-
-class RunCancelled(Exception):
-    """Raised from the progress callback: unwinds the engine, which removes what it had written."""
 
 
 @dataclass
@@ -87,12 +86,12 @@ class Job:
 
 
 class JobRunner:
-    """Jobs by id and one daemon thread that runs them in order (a run uses every core)."""
+    """Jobs by id, and one daemon thread that runs them in order (a run uses every core), each in a child
+    process so that the server's threads keep answering pages while it computes."""
 
-    def __init__(self, out: Path, limits: Limits, run_fn: Callable[..., Path] = start_run) -> None:
+    def __init__(self, out: Path, limits: Limits) -> None:
         self.out = out
         self.limits = limits
-        self.run_fn = run_fn
         self.jobs: dict[str, Job] = {}
         self.lock = threading.Lock()
         self.q: queue.Queue[Job] = queue.Queue()
@@ -147,30 +146,64 @@ class JobRunner:
                 log.exception("job %s", job.id)
 
     def _execute(self, job: Job) -> None:
+        """Run the job in its own process (scorelab.server.runner; a run holds the CPU and the server must
+        keep answering) and follow its lines: progress ticks, then one of done, failed or cancelled."""
         with self.lock:
             if job.cancel:
                 return
             job.state = "running"
-
-        def tick(label: str, day: int, days: int) -> None:
-            if job.cancel:
-                raise RunCancelled()
-            if job.day and day <= job.day and job.phase + 1 < job.phases:  # days restart: the next run began
-                job.phase += 1
-            job.day, job.days = day, days
-            if not job.cancel:
-                job.state = "writing" if day >= days else "running"
-
+        spec = {"preset": job.run.preset, "citizens": job.run.citizens, "days": job.run.days, "seed": job.run.seed,
+                "baseline": job.run.baseline, "changes": job.run.changes, "out": str(self.out)}
+        proc = subprocess.Popen([sys.executable, "-m", "scorelab.server.runner"], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, text=True, bufsize=1)
+        proc.stdin.write(json.dumps(spec) + "\n")
+        proc.stdin.flush()
+        watcher = threading.Thread(target=self._cancel_when_asked, args=(job, proc), daemon=True)
+        watcher.start()
+        final = None
         try:
-            folder = self.run_fn(job.run, self.out, tick)
-        except RunCancelled:
+            for line in proc.stdout:
+                try:
+                    msg = json.loads(line)
+                except json.JSONDecodeError:
+                    continue  # not one of ours
+                if "tick" in msg:
+                    self._tick(job, *msg["tick"])
+                else:
+                    final = msg
+        finally:
+            proc.wait()
+            for pipe in (proc.stdin, proc.stdout):
+                try:
+                    pipe.close()
+                except OSError:
+                    pass
+        if final is None:
+            job.error, job.state = f"the run's process ended unexpectedly (exit code {proc.returncode})", "failed"
+        elif "done" in final:
+            job.run_id, job.state = final["done"], "done"
+        elif "cancelled" in final:
             job.state = "cancelled"
-            return
-        except ScorelabError as exc:
-            job.error, job.state = redact(str(exc), self.out), "failed"
-            return
-        except Exception as exc:  # shown on the job page (without server paths) and kept in the log
-            log.exception("run of job %s failed", job.id)
-            job.error, job.state = redact(f"{type(exc).__name__}: {exc}", self.out), "failed"
-            return
-        job.run_id, job.state = folder.name, "done"
+        else:  # already a message for people; without server paths
+            job.error, job.state = redact(str(final.get("failed")), self.out), "failed"
+
+    @staticmethod
+    def _cancel_when_asked(job: Job, proc: subprocess.Popen) -> None:
+        """Tell the run to stop (a line on its stdin) once the job is cancelled; close stdin when it ends."""
+        while proc.poll() is None:
+            if job.cancel:
+                try:
+                    proc.stdin.write("cancel\n")
+                    proc.stdin.flush()
+                except (BrokenPipeError, ValueError, OSError):
+                    pass
+                break
+            time.sleep(0.1)
+
+    @staticmethod
+    def _tick(job: Job, label: str, day: int, days: int) -> None:
+        if job.day and day <= job.day and job.phase + 1 < job.phases:  # days restart: the next run began
+            job.phase += 1
+        job.day, job.days = int(day), int(days)
+        if not job.cancel:
+            job.state = "writing" if day >= days else "running"

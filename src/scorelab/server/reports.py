@@ -107,14 +107,15 @@ class ReportCache:
 
     def _strip_paths(self, path: Path) -> None:
         """A part of a report that failed says why, and the reason may name a file of the runs folder: the
-        served copy says `<runs>` instead of the server's path (before the CSP hashes are taken)."""
+        served copy says `<runs>` (escaped: this is HTML) instead of the server's path (before the CSP hashes are
+        taken)."""
         root = self.runs.root
         forms = sorted({str(root.resolve()), str(root.absolute())}, key=len, reverse=True)
         text = path.read_text(encoding="utf-8")
         if not any(f in text for f in forms):
             return
         for f in forms:
-            text = text.replace(f, "<runs>")
+            text = text.replace(f, "&lt;runs&gt;")
         tmp = path.with_name(f".{path.name}.paths")
         tmp.write_text(text, encoding="utf-8")
         os.replace(tmp, path)

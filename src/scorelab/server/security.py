@@ -128,7 +128,7 @@ class Guard:
 
     def __init__(self, app: ASGIApp, render_refusal) -> None:
         self.app = app
-        self.render_refusal = render_refusal  # (status, text) -> Response
+        self.render_refusal = render_refusal  # (status, text, path) -> Response
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -160,18 +160,18 @@ class Guard:
         try:
             refusal = self._refusal(scope, headers)
             if refusal is not None:
-                await self.render_refusal(*refusal)(scope, receive, send_with_headers)
+                await self.render_refusal(*refusal, scope.get("path", ""))(scope, receive, send_with_headers)
                 return
             await self.app(scope, _limited(receive), send_with_headers)
         except _TooLarge:
             if not started:
-                await self.render_refusal(413, f"the request body is larger than {MAX_BODY // 1024} KiB")(
-                    scope, receive, send_with_headers)
+                await self.render_refusal(413, f"the request body is larger than {MAX_BODY // 1024} KiB",
+                                          scope.get("path", ""))(scope, receive, send_with_headers)
         except Exception:
             log.exception("unexpected error on %s %s", scope.get("method"), scope.get("path"))
             if not started:
                 await self.render_refusal(500, "something went wrong on the server; the error is in the server's "
-                                               "log")(scope, receive, send_with_headers)
+                                               "log", scope.get("path", ""))(scope, receive, send_with_headers)
 
     @staticmethod
     def _refusal(scope: Scope, headers: Headers) -> tuple[int, str] | None:
