@@ -502,31 +502,31 @@ def test_escaping_and_only_http_links(runs, run_id, tmp_path):
     assert r.status_code == 400 and "<script>alert(6)" not in r.text and "&lt;script&gt;alert(6)" in r.text
 
 
-def test_downloads_never_follow_symlinks(runs, run_id, tmp_path):
+def test_links_are_never_followed(runs, run_id, tmp_path):
     out = tmp_path / "runs"
     folder = copy_run(runs, run_id, out)
     secret = tmp_path / "secret.parquet"
     pq.write_table(pa.table({"SECRET": ["SECRET-CONTENT"]}), secret)
     (folder / "daily.parquet").unlink()
-    (folder / "daily.parquet").symlink_to(secret)
-    (folder / "regime.yaml").unlink()
-    (folder / "regime.yaml").symlink_to(secret)
+    (folder / "daily.parquet").symlink_to(secret)      # a table that is a link
     (out / "alias").symlink_to(folder)                 # a run folder that is a link
     outside = tmp_path / "outside-run"
-    shutil.copytree(runs / run_id, outside)
+    shutil.copytree(runs / f"{run_id}--baseline-none", outside)
     (out / "outside").symlink_to(outside)              # a link out of the runs folder
+    linked = copy_run(runs, f"{run_id}--baseline-none", out)
+    (linked / "manifest.json").rename(tmp_path / "manifest.json")
+    (linked / "manifest.json").symlink_to(tmp_path / "manifest.json")  # a manifest that is a link
     client = TestClient(create_app(out), base_url=BASE)
-    for fmt in ("csv", "parquet"):
-        r = client.get(f"/runs/{run_id}/tables/daily.{fmt}")
-        assert r.status_code == 404 and b"SECRET" not in r.content, fmt
-        assert "never followed" in r.text
-    assert client.get(f"/runs/{run_id}/tables/measures.parquet").status_code == 200
-    r = client.get(f"/runs/{run_id}")
-    assert r.status_code == 200 and 'id="dl-daily-csv"' not in r.text and "SECRET" not in r.text
-    for rid in ("alias", "outside"):
-        assert client.get(f"/runs/{rid}/tables/citizens.parquet").status_code == 404
-        assert client.get(f"/runs/{rid}").status_code == 404
+    for url in (f"/runs/{run_id}/tables/daily.csv", f"/runs/{run_id}/tables/daily.parquet",
+                f"/runs/{run_id}/tables/measures.parquet", f"/runs/{run_id}", f"/runs/{run_id}/report",
+                f"/runs/{run_id}/citizen?id=1"):
+        r = client.get(url)
+        assert r.status_code == 422 and "never follows links" in r.text and b"SECRET" not in r.content, url
+    for rid in ("alias", "outside", linked.name):
+        for url in (f"/runs/{rid}/tables/citizens.parquet", f"/runs/{rid}", f"/runs/{rid}/report"):
+            assert client.get(url).status_code == 404, url
     assert {x["run_id"] for x in client.get("/api/runs").json()} == {run_id}
+    assert not (out / ".reports").exists()  # nothing was built from a run with links
 
 
 def test_request_bodies_are_bounded(empty):
@@ -633,7 +633,9 @@ def test_six_parallel_first_requests_for_one_report_all_succeed(runs, run_id, tm
     assert [r.status_code for r in got] == [200] * 6
     assert len({r.content for r in got}) == 1
     assert app.state.dashboard.reports.builds == 1
-    assert [p.name for p in (out / ".reports").iterdir()] == [p.name for p in app.state.dashboard.reports.files()]
+    (html_file,) = app.state.dashboard.reports.files()
+    assert sorted(p.name for p in (out / ".reports").iterdir()) == [html_file.name, html_file.name + ".gz"]
+    assert got[0].headers["content-encoding"] == "gzip"  # httpx asks for it, and unpacks it
 
 
 def test_serve_on_a_busy_port_prints_one_line_and_exits_2(tmp_path):

@@ -1,9 +1,10 @@
 """What the routes share: the runs folder (read safely), the jobs, the report cache and the limits.
 
 Ids come from URLs, so a run id is accepted only if it matches a strict pattern AND names a real
-folder (not a symlink) directly inside the runs folder; it is never resolved as a path. Files are
-opened relative to that folder's descriptor with O_NOFOLLOW, so a symlink planted in a run folder is
-refused rather than followed out of the runs folder.
+folder (not a symlink) directly inside the runs folder; it is never resolved as a path. A run folder
+that holds a link is not shown at all (the report and `explain` read its files by path), and files
+are opened relative to the folder's descriptor with O_NOFOLLOW, so a link planted between the check
+and the read is refused rather than followed out of the runs folder.
 """
 
 from __future__ import annotations
@@ -44,6 +45,14 @@ class Limits:
     sync_report_citizens: int = 300_000      # above this (summed over runs) a report is built in the background
 
 
+def _regular(path: Path) -> bool:
+    """A regular file, not a link to one."""
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
 class RunsFolder:
     """The runs folder as the dashboard reads it: manifests, run folders by id, files without symlinks."""
 
@@ -52,7 +61,8 @@ class RunsFolder:
         self.root.mkdir(parents=True, exist_ok=True)
 
     def folders(self) -> list[Path]:
-        return [f for f in run_folders(self.root) if not f.is_symlink()]
+        """Run folders that are real folders (not links) with a real manifest."""
+        return [f for f in run_folders(self.root) if not f.is_symlink() and _regular(f / "manifest.json")]
 
     def folder(self, run_id: str) -> Path:
         """The folder of a run id listed in the runs folder; anything else is a 404 (never a path)."""
@@ -64,8 +74,15 @@ class RunsFolder:
             st = os.lstat(f)
         except OSError:
             st = None
-        if st is None or not stat.S_ISDIR(st.st_mode) or not (f / "manifest.json").is_file():
+        if st is None or not stat.S_ISDIR(st.st_mode) or not _regular(f / "manifest.json"):
             raise BadInput(f"no run '{run_id}' in the runs folder (see the list of runs)", 404, "No such run")
+        try:
+            links = sorted(e.name for e in os.scandir(f) if e.is_symlink())
+        except OSError:
+            links = []
+        if links:  # every reader (report, explain, downloads) would follow them: refuse the whole run
+            raise BadInput(f"run '{run_id}' holds links ({', '.join(links[:5])}): the dashboard never follows "
+                           "links, so it does not show this run", 422, "Run not shown")
         return f
 
     def manifest(self, folder: Path) -> dict:

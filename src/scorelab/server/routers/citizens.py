@@ -73,29 +73,31 @@ def _plotly_bytes() -> bytes:
 
 
 # ============================================================================ reading the run
-def _read(runs: RunsFolder, run_id: str, file: str, columns: list[str]) -> pa.Table | None:
-    """Columns of a run table that exist (missing columns and files are tolerated), without symlinks."""
+def _read(runs: RunsFolder, run_id: str, file: str, columns: list[str], citizen: int | None = None
+          ) -> pa.Table | None:
+    """Columns of a run table that exist (missing columns and files are tolerated), opened without following
+    links; with `citizen`, only that citizen's rows (filtered while reading)."""
     try:
         with runs.open_file(run_id, file) as fh:
-            pf = pq.ParquetFile(fh)
-            cols = [c for c in columns if c in pf.schema_arrow.names]
-            return pf.read(columns=cols)
+            names = pq.ParquetFile(fh).schema_arrow.names
+            cols = [c for c in columns if c in names]
+            if citizen is None or "citizen" not in names:
+                return pq.read_table(fh, columns=cols)
+            return pq.read_table(fh, columns=cols, filters=[("citizen", "==", int(citizen))])
     except (BadInput, OSError, pa.ArrowException):
         return None
 
 
-def _rows(t: pa.Table | None, citizen: int) -> list[dict]:
-    if t is None or "citizen" not in t.column_names or t.num_rows == 0:
-        return []
-    return t.filter(pc.equal(t["citizen"], citizen)).to_pylist()
+def _rows(t: pa.Table | None) -> list[dict]:
+    return [] if t is None or "citizen" not in t.column_names else t.to_pylist()
 
 
 def citizen_marks(runs: RunsFolder, run_id: str, citizen: int, days: int) -> list[dict]:
     """List spells (entry to exit, or to the end of the run) and sanctions, each with its `wrongful` flag."""
     out: list[dict] = []
     open_: dict[str, dict] = {}
-    events = _rows(_read(runs, run_id, "list_events.parquet", ["day", "citizen", "list", "action", "wrongful"]),
-                   citizen)
+    events = _rows(_read(runs, run_id, "list_events.parquet", ["day", "citizen", "list", "action", "wrongful"],
+                         citizen))
     for r in sorted(events, key=lambda r: r.get("day") or 0):  # stable: file order within a day
         name = str(r.get("list"))
         if r.get("action") == "enter" and name not in open_:
@@ -106,8 +108,8 @@ def citizen_marks(runs: RunsFolder, run_id: str, citizen: int, days: int) -> lis
             spell["end"] = int(r["day"])
             out.append(spell)
     out.extend(open_.values())
-    measures = _rows(_read(runs, run_id, "measures.parquet", ["day", "citizen", "measure", "kind", "wrongful"]),
-                     citizen)
+    measures = _rows(_read(runs, run_id, "measures.parquet", ["day", "citizen", "measure", "kind", "wrongful"],
+                           citizen))
     for r in measures:
         if r.get("kind") == "sanction":
             out.append({"what": "sanction", "name": str(r.get("measure")), "start": int(r["day"]), "end": None,

@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from scorelab.server.reports import report_csp
 from scorelab.server.state import BadInput
-from scorelab.server.templating import ENV, render
+from scorelab.server.templating import render
 
 router = APIRouter(tags=["reports"])
 
@@ -38,7 +38,9 @@ def _serve(request: Request, folders: list[Path], back: str) -> Response:
     if path is None:
         return render(request, "building.html", status=202, title="Building the report",
                       ids=", ".join(f.name for f in folders), back=back)
-    data = path.read_bytes()  # bytes throughout: a report is ~5 MB
-    bar = ENV.get_template("report_bar.html").render(ids=[f.name for f in folders]).encode()
-    return HTMLResponse(data.replace(b"<body>", b"<body>" + bar, 1),
-                        headers={"Content-Security-Policy": report_csp(path), "Cache-Control": "no-cache"})
+    headers = {"Content-Security-Policy": report_csp(path), "Cache-Control": "no-cache", "Vary": "Accept-Encoding"}
+    packed = path.with_name(path.name + ".gz")
+    if "gzip" in request.headers.get("accept-encoding", "") and packed.is_file():
+        return Response(packed.read_bytes(), media_type="text/html; charset=utf-8",
+                        headers={**headers, "Content-Encoding": "gzip"})
+    return Response(path.read_bytes(), media_type="text/html; charset=utf-8", headers=headers)

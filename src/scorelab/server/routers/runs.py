@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from functools import lru_cache
+
 import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
@@ -62,23 +65,30 @@ def _references(runs, run_id: str) -> list[dict]:
     """The references of the run's regime.yaml, as text fields (the template links http(s) URLs only)."""
     try:
         with runs.open_file(run_id, "regime.yaml") as fh:
-            raw = fh.read(MAX_REGIME_BYTES + 1)
+            st = os.fstat(fh.fileno())
+            if st.st_size > MAX_REGIME_BYTES:
+                return []
+            return list(_parse_references(fh.read(MAX_REGIME_BYTES + 1), st.st_mtime_ns))
     except (BadInput, OSError):
         return []
-    if len(raw) > MAX_REGIME_BYTES:
-        return []
+
+
+@lru_cache(maxsize=64)
+def _parse_references(raw: bytes, mtime_ns: int) -> tuple[dict, ...]:
+    """Parsed once per file version (libyaml when present: a page view should not wait on YAML)."""
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        data = yaml.safe_load(raw.decode("utf-8"))
+        data = yaml.load(raw.decode("utf-8"), Loader=loader)
     except (yaml.YAMLError, UnicodeDecodeError, RecursionError):
-        return []
+        return ()
     refs = data.get("references") if isinstance(data, dict) else None
     if not isinstance(refs, dict):
-        return []
+        return ()
     out = []
     for key, r in list(refs.items())[:MAX_REFERENCES]:
         r = r if isinstance(r, dict) else {}
         out.append({"key": _text(key), **{f: _text(r.get(f)) for f in ("title", "document", "reliability", "url")}})
-    return out
+    return tuple(out)
 
 
 def _text(v: object, limit: int = 500) -> str:
