@@ -35,7 +35,9 @@ def serve(runs_dir: str | Path = "runs", host: str = "127.0.0.1", port: int = 80
     check_options(port, allow_hosts, max_cells)
     sock = listen(host, port)
     app = create_app(runs_dir, allow_hosts=allow_hosts, max_cells=max_cells, bind=host)
-    server = uvicorn.Server(uvicorn.Config(app, log_level=log_level, lifespan="off", server_header=False))
+    # keep-alive 30 s: on a busy machine a 5 s timer can close a connection as the next request arrives
+    server = uvicorn.Server(uvicorn.Config(app, log_level=log_level, lifespan="off", server_header=False,
+                                           timeout_keep_alive=30))
     try:
         server.run(sockets=[sock])
     finally:
