@@ -649,6 +649,17 @@ def test_serve_on_a_busy_port_prints_one_line_and_exits_2(tmp_path):
     assert len(lines) == 1 and f"port {port} on 127.0.0.1 is already in use" in lines[0], result.output
 
 
+def test_listening_socket_sends_small_answers_at_once():
+    """Accepted connections inherit TCP_NODELAY: without it a keep-alive answer waits ~40 ms on a delayed ACK."""
+    from scorelab.server import listen
+
+    sock = listen("127.0.0.1", 0)
+    try:
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+    finally:
+        sock.close()
+
+
 # ============================================================================ the OpenAPI schema, fuzzed
 def test_openapi_schema_fuzzed_with_schemathesis_finds_no_server_error(runs, run_id, tmp_path):
     """Every operation of the app's schema, with generated paths, queries and forms (some valid ids mixed in):
