@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from scorelab.errors import ScorelabError
+from scorelab.server.state import DEFAULT_MAX_CELLS
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="scorelab: run social credit regimes on synthetic societies (synthetic citizens only).")
@@ -320,17 +321,26 @@ def report(run_: str = typer.Argument(..., metavar="RUN", help="run id or run fo
 def serve(runs_dir: Path = typer.Option(Path("runs"), "--runs", help=RUNS_HELP),
           port: int = typer.Option(8000, "--port", help="port to listen on"),
           host: str = typer.Option("127.0.0.1", "--host", help="address to bind (loopback unless you mean it)"),
+          allow_host: list[str] | None = typer.Option(
+              None, "--allow-host", metavar="NAME",
+              help="a Host name to answer besides loopback names, e.g. behind a reverse proxy (repeatable; see "
+                   "docs/DASHBOARD.md)"),
+          max_cells: int = typer.Option(DEFAULT_MAX_CELLS, "--max-cells", metavar="CELLS",
+                                        help="largest run the dashboard may start, in citizens x days"),
           ) -> None:
     """Serve the dashboard: runs, reports, comparisons, new runs with live progress, citizens, table downloads."""
-    from scorelab.server import LOOPBACK
+    from scorelab.server import LOOPBACK, check_options, listen
     from scorelab.server import serve as _serve
 
+    check_options(port, allow_host or [], max_cells)
     if host not in LOOPBACK:
-        err_console.print(f"warning: binding {host}: anyone who can reach it can start runs and read every table",
+        err_console.print(f"warning: binding {host}: anyone who can reach it can start runs and read every table "
+                          "(see docs/DASHBOARD.md: a reverse proxy with TLS and a login, and --allow-host)",
                           markup=False, highlight=False)
+    listen(host, port).close()  # a busy port is one clear line, before anything is printed
     out_console.print(f"scorelab dashboard on http://{host}:{port}/ (runs in {runs_dir}); Ctrl-C stops it",
-                      markup=False, highlight=False)
-    _serve(runs_dir, host=host, port=port)
+                      markup=False, highlight=False, soft_wrap=True)
+    _serve(runs_dir, host=host, port=port, allow_hosts=allow_host or [], max_cells=max_cells)
 
 
 def main() -> None:

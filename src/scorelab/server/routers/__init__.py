@@ -1,0 +1,1 @@
+"""The dashboard's routes by concern: runs, reports, compose, citizens, downloads, experiments."""
