@@ -137,6 +137,24 @@ def plain(x: Any) -> str:
     return f"{x:g}" if isinstance(x, float) else str(x)
 
 
+def pnum(x: float) -> str:
+    """A score or point count as `explain` prints it: 995, 967.65."""
+    return str(int(round(x))) if abs(x - round(x)) < 1e-9 else f"{x:.2f}"
+
+
+def pts(x: float) -> str:
+    """'-5 points', '+1 point', '+0.42 points'."""
+    if abs(x - round(x)) < 1e-9:
+        v = int(round(x))
+        return f"{v:+d} point" + ("" if abs(v) == 1 else "s")
+    return f"{x:+.2f} points"
+
+
+def amount(x: float) -> str:
+    """'5 points', '1 point', '0.42 points' (a magnitude, no sign)."""
+    return pts(abs(x))[1:]
+
+
 def md_cell(x: Any) -> str:
     return str(x).replace("|", "\\|").replace("\n", " ")
 
@@ -192,7 +210,8 @@ def _env(autoescape: bool) -> Environment:
     env = Environment(loader=PackageLoader("scorelab.report", "templates"),
                       autoescape=select_autoescape(default=True, default_for_string=True) if autoescape else False,
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
-    env.filters.update(measure=measure, plain=plain, mean=mean_of, md_cell=md_cell, plural=plural, capfirst=capfirst,
+    env.filters.update(measure=measure, plain=plain, pnum=pnum, pts=pts, amount=amount, mean=mean_of, md_cell=md_cell,
+                       plural=plural, capfirst=capfirst,
                        mechanism_links=mechanism_links, link=link, safe_url=safe_url, anchor=S.anchor,
                        mechanism_url=S.mechanism_url, source_url=S.source_url, dig=dig)
     env.tests.update(replicated=is_replicated, number=lambda v: mean_of(v) is not None)
@@ -217,3 +236,12 @@ def render_html(template: str, **context: Any) -> str:
 def render_text(template: str, mode: str = "text", **context: Any) -> str:
     """A Markdown (mode 'md') or plain-text (mode 'text') template."""
     return text_env().get_template(template).render(mode=mode, **context)
+
+
+def account_lines(happenings: list[dict], mode: str, context: dict, docs: str = DOCS_URL,
+                  citizen_url: str | None = None) -> list[str]:
+    """One sentence per happening of an explanation (report/templates/account.j2), in `mode` text, md or html."""
+    env = html_env() if mode == "html" else text_env()
+    module = env.get_template("account.j2").make_module(
+        {**context, "mode": mode, "docs": docs, "citizen_url": citizen_url})
+    return [str(module.line(h)) for h in happenings]
