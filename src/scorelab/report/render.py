@@ -100,6 +100,7 @@ STYLES = {
     "change": lambda x: _pct_text(x, True),      # a relative change -> '+1.8%', '-10%'
     "count": _count_text,                        # citizens, sanctions -> '6,777'
     "num": _num_text,                            # anything else -> '0.17', '994'
+    "rate": lambda x: _fixed(x, 3) if abs(x) < 100 else f"{x:,.0f}",  # per 1,000 -> '49.4', '6.49', '0.103'
     "yuan": lambda x: f"{_count_text(x)} yuan",
     "signed_yuan": lambda x: ("+" if x > 0 else "") + f"{_count_text(x)} yuan",
     "ratio": lambda x: f"{x:.2f}",

@@ -50,12 +50,15 @@ def anchor(name: str) -> str:
     return re.sub(r"[^a-z0-9-]+", "-", name.lower()).strip("-")
 
 
+IN_PAGE = "#"  # as `docs`: link to the entries a report carries itself (#mech-s1-m7, #src-cnnic)
+
+
 def mechanism_url(mid: str, docs: str = "") -> str:
-    return f"{docs}{MECHANISMS_DOC}#{anchor(mid)}"
+    return f"#mech-{anchor(mid)}" if docs == IN_PAGE else f"{docs}{MECHANISMS_DOC}#{anchor(mid)}"
 
 
 def source_url(key: str, docs: str = "") -> str:
-    return f"{docs}{SOURCES_DOC}#{anchor(key)}"
+    return f"#src-{anchor(key)}" if docs == IN_PAGE else f"{docs}{SOURCES_DOC}#{anchor(key)}"
 
 
 def cite(key: str, reference: Any = None) -> dict:
