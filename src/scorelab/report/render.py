@@ -60,11 +60,12 @@ def dig(obj: Any, *keys: str) -> Any:
 
 # ============================================================================ numbers as words
 def _fixed(x: float, sig: int = 2) -> str:
-    """x with `sig` significant digits in fixed notation, never scientific: 0.00059 -> '0.00059'."""
+    """x with at most `sig` significant digits in fixed notation, never scientific: 0.00059, 0.5, 0.103."""
     if x == 0:
         return "0"
     decimals = max(0, sig - 1 - math.floor(math.log10(abs(x))))
-    return f"{x:,.{decimals}f}"
+    text = f"{x:,.{decimals}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def _pct_text(x: float, signed: bool) -> str:
@@ -72,7 +73,7 @@ def _pct_text(x: float, signed: bool) -> str:
     if abs(p) >= 10:
         body = f"{abs(p):.1f}".removesuffix(".0") if abs(p) < 100 else f"{abs(p):,.0f}"
     elif abs(p) >= 1:
-        body = f"{abs(p):.1f}"
+        body = f"{abs(p):.1f}".removesuffix(".0")
     else:
         body = _fixed(abs(p), 2)
     sign = ("+" if p > 0 else "-" if p < 0 else "") if signed else ("-" if p < 0 else "")
