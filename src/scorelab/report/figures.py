@@ -461,9 +461,24 @@ def _small_multiples(rds: list[RunData], height_per_row: int = 300, **kw) -> tup
     """One panel per run, each with its own axes, three to a row."""
     rows, cols = _grid(len(rds))
     fig = _subplots(rows=rows, cols=cols, subplot_titles=[rd.run_id for rd in rds],
-                        horizontal_spacing=0.07, vertical_spacing=min(0.5 / rows, 0.14), **kw)
+                    horizontal_spacing=0.07, vertical_spacing=min(0.6 / rows, 0.2), **kw)
     cells = [(i // cols + 1, i % cols + 1) for i in range(len(rds))]
     return fig, cells
+
+
+def _panel_note(fig: go.Figure, cell: tuple[int, int] | None, text: str) -> None:
+    """A word in the middle of one panel (or of the figure) where there is nothing to draw."""
+    if cell is None:
+        fig.add_annotation(text=text, xref="paper", yref="paper", x=0.5, y=0.5, showarrow=False,
+                           font=dict(size=12, color="#666"))
+        return
+    # a text trace, not an annotation: plotly.js cannot place an annotation on a subplot without traces
+    fig.add_trace(_scatter(x=[0.5], y=[0.5], mode="text", text=[text], textfont=dict(size=12, color="#666"),
+                           hoverinfo="skip", showlegend=False), row=cell[0], col=cell[1])
+    blank = dict(showgrid=False, showticklabels=False, showline=False, zeroline=False, ticks="", title_text="",
+                 type="linear", range=[0, 1])
+    fig.update_xaxes(row=cell[0], col=cell[1], **blank)  # not `visible=False`: a hidden axis has no domain to
+    fig.update_yaxes(row=cell[0], col=cell[1], **blank)  # place the note in
 
 
 def _error(values: Sequence) -> dict | None:
@@ -568,13 +583,18 @@ def wrongful(runs: Runs) -> go.Figure:
         s, t = mean_of(rd.summary.get("wrongful_sanction_share")), mean_of(rd.summary.get("sanctions_total"))
         rate.append(1000.0 * s * t / rd.citizen_years if s is not None and t is not None else None)
     colours = [_colour(i) for i in range(len(rds))]
-    fig.add_trace(_bar(x=ids, y=_means(share), marker_color=colours, error_y=_error(share),
-                         text=_labels(share, "pct"), textposition="outside", cliponaxis=False,
-                         hovertemplate="%{x}: %{y:.3%}<extra></extra>"), row=1, col=1)
-    fig.add_trace(_bar(x=ids, y=rate, marker_color=colours, text=_labels(rate, "num"), textposition="outside",
-                         cliponaxis=False, hovertemplate="%{x}: %{y:.3g}<extra></extra>"), row=1, col=2)
-    fig.update_yaxes(tickformat=".1%", rangemode="tozero", row=1, col=1)
-    fig.update_yaxes(rangemode="tozero", row=1, col=2)
+    # a run without sanctions has no share: say so rather than draw nothing
+    share_text = [t if mean_of(v) is not None else "no sanctions" for t, v in zip(_labels(share, "pct"), share,
+                                                                                  strict=True)]
+    rate_text = [t if v is not None else "no sanctions" for t, v in zip(_labels(rate, "rate"), rate, strict=True)]
+    fig.add_trace(_bar(x=ids, y=[v or 0 for v in _means(share)], marker_color=colours, error_y=_error(share),
+                       text=share_text, textposition="outside", cliponaxis=False,
+                       hovertemplate="%{x}: %{y:.3%}<extra></extra>"), row=1, col=1)
+    fig.add_trace(_bar(x=ids, y=[v or 0 for v in rate], marker_color=colours, text=rate_text, textposition="outside",
+                       cliponaxis=False, hovertemplate="%{x}: %{y:.3g}<extra></extra>"), row=1, col=2)
+    top = max([v or 0 for v in _means(share)] + [0])
+    fig.update_yaxes(tickformat=".1%", range=[0, max(top * 1.25, 0.01)], row=1, col=1)
+    fig.update_yaxes(range=[0, max(max([v or 0 for v in rate] + [0]) * 1.25, 0.1)], row=1, col=2)
     fig.update_xaxes(tickangle=-20)
     return fig
 
@@ -771,12 +791,16 @@ def score_histogram(runs: Runs) -> go.Figure:
     many = len(rds) > 1
     if many:
         fig, cells = _small_multiples(rds)
-        _style(fig, "Final score distribution", 60 + 300 * _grid(len(rds))[0], showlegend=False)
+        _style(fig, "Final score distribution", 60 + 330 * _grid(len(rds))[0], showlegend=False)
     else:
         fig, cells = _fig("Final score distribution (share of citizens, log scale)", 400, showlegend=False), [None]
+    fig.update_layout(bargap=0)
+    fig.update_xaxes(title_text="final score (points)")
+    fig.update_yaxes(type="log", tickformat="~%")
     drawn = False
     for i, (rd, cell) in enumerate(zip(rds, cells, strict=True)):
         if not rd.manifest.get("scorers") or rd.first_scorer is None:
+            _panel_note(fig, cell, "no score")
             continue
         initial, width, lo, nbins = _bins(rd.first_scorer)
         score = pq.read_table(rd.folder / "citizens.parquet", columns=["score"]).column("score").to_numpy()
@@ -784,6 +808,10 @@ def score_histogram(runs: Runs) -> go.Figure:
         idx = np.clip(np.rint((score - initial) / width).astype(np.int64) - lo, 0, nbins - 1)
         counts = np.bincount(idx, minlength=nbins)
         nz = counts > 0
+        if nz.sum() < 2:
+            _panel_note(fig, cell, f"everyone ends at {measure(float(score[0]))} points" if len(score) else "no score")
+            drawn = True
+            continue
         centres = initial + (np.arange(nbins) + lo) * width
         trace = _bar(x=centres[nz], y=counts[nz] / max(len(score), 1), width=width, name=rd.run_id,
                        marker_color=_colour(i), hovertemplate="score %{x}: %{y:.4%}<extra>" + rd.run_id + "</extra>")
@@ -794,9 +822,6 @@ def score_histogram(runs: Runs) -> go.Figure:
         drawn = True
     if not drawn:
         return _note(fig, "no scorer in these runs: no score")
-    fig.update_layout(bargap=0)
-    fig.update_xaxes(title_text="final score (points)")
-    fig.update_yaxes(type="log", tickformat="~%")
     return fig
 
 
@@ -809,14 +834,18 @@ def tier_shares(runs: Runs) -> go.Figure:
     many = len(rds) > 1
     if many:
         fig, cells = _small_multiples(rds, shared_yaxes=False)
-        _style(fig, "Tier shares over time", 60 + 300 * _grid(len(rds))[0], showlegend=False)
+        _style(fig, "Tier shares over time", 60 + 330 * _grid(len(rds))[0], showlegend=False)
     else:
         fig, cells = _fig("Tier shares over time (log scale: the small bottom tiers matter most)", 420,
                           legend_items=6), [None]
+    fig.update_xaxes(title_text="day")
+    fig.update_yaxes(tickformat="~%", type="log")
     drawn = False
     for rd, cell in zip(rds, cells, strict=True):
         h = rd.score_history
         if h is None or not len(h.days) or h.tier_names == [""]:
+            if many:
+                _panel_note(fig, cell, "no tiers")
             continue
         share = h.tier_counts / max(h.total, 1)
         for t, name in enumerate(h.tier_names):
@@ -836,8 +865,6 @@ def tier_shares(runs: Runs) -> go.Figure:
             drawn = True
     if not drawn:
         return _note(fig, "no tiers in these runs")
-    fig.update_xaxes(title_text="day")
-    fig.update_yaxes(tickformat="~%", type="log")
     return fig
 
 
@@ -849,11 +876,15 @@ def list_sizes(runs: Runs) -> go.Figure:
     many = len(rds) > 1
     if many:
         fig, cells = _small_multiples(rds)
-        _style(fig, "List sizes over time (per 1,000 citizens)", 60 + 300 * _grid(len(rds))[0], showlegend=False)
+        _style(fig, "List sizes over time (per 1,000 citizens)", 60 + 330 * _grid(len(rds))[0], showlegend=False)
     else:
         fig, cells = _fig("List sizes over time (per 1,000 citizens)", 420, legend_items=6), [None]
+    fig.update_xaxes(title_text="day")
+    fig.update_yaxes(title_text="per 1,000 citizens" if not many else None, rangemode="tozero")
     drawn = False
     for rd, cell in zip(rds, cells, strict=True):
+        if many and not rd.list_columns():
+            _panel_note(fig, cell, "no lists")
         punitive = {p.split(":", 1)[1] if not rd.multi else p for p in rd.manifest.get("punitive_lists", [])}
         for li, (label, col) in enumerate(rd.list_columns()):
             y = rd.daily[col] * 1000.0 / rd.n
@@ -872,8 +903,6 @@ def list_sizes(runs: Runs) -> go.Figure:
             drawn = True
     if not drawn:
         return _note(fig, "no lists in these runs")
-    fig.update_xaxes(title_text="day")
-    fig.update_yaxes(title_text="per 1,000 citizens" if not many else None, rangemode="tozero")
     return fig
 
 
