@@ -239,3 +239,17 @@ def test_regime_text_is_escaped_everywhere(tmp_path):
     assert "<script>alert" not in page and "<img src=x" not in page and "<b>bold</b>" not in page
     assert "&lt;script&gt;alert(&#39;t&#39;)&lt;/script&gt;" in page
     assert 'href="javascript:' not in page
+
+
+def test_comparisons_use_distinct_colours_and_stop_at_six(runs):
+    from scorelab.errors import ScorelabError
+    from scorelab.report import figures as F
+
+    assert len(set(F.PALETTE)) >= 8
+    folders = [runs / uid(s) for s in (2, 3, 4)] + [runs / f"fragmented-{CITIZENS}x{DAYS}-s2"]
+    fig = F.benefit_and_chilling(folders)
+    assert len({t.marker.color for t in fig.data}) == len(folders)
+    everything = sorted(p.name for p in runs.iterdir() if (p / "manifest.json").is_file())
+    assert len(everything) >= 7
+    with pytest.raises(ScorelabError, match="at most 6 runs"):
+        build_report(everything[0], vs=everything[1:7], runs_dir=runs, stories=False)

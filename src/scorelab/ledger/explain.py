@@ -12,6 +12,7 @@ sentence per happening, in day order. Days count from 0, as in the Parquet files
 from __future__ import annotations
 
 import functools
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -224,6 +225,17 @@ def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = None) 
     return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
 
 
+_LOCAL = threading.local()
+
+
+def connection() -> duckdb.DuckDBPyConnection:
+    """One in-memory DuckDB connection per thread, for reading run tables (the dashboard explains in threads)."""
+    con = getattr(_LOCAL, "con", None)
+    if con is None:
+        con = _LOCAL.con = duckdb.connect()
+    return con
+
+
 def citizen_count(folder: Path) -> int:
     """Citizens are the rows of citizens.parquet (ids 0..n-1); read from the footer only."""
     try:
@@ -260,7 +272,7 @@ def _load(folder: Path, c: int) -> dict[str, Any]:
     f = {name: _sql_path(folder / f"{name}.parquet")
          for name in ("events", "records", "ledger", "list_events", "measures", "citizens")}
     p = {"c": c}
-    con = duckdb.connect()
+    con = connection().cursor()  # a cursor of the thread's connection: opening a connection costs ~65 ms
     try:
         q = functools.partial(_rows, con)
         led = f"read_parquet({f['ledger']}, file_row_number = true)"

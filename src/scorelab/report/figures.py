@@ -16,12 +16,10 @@ import functools
 import json
 import math
 import re
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
 import numpy as np
 import plotly.graph_objects as go
 import pyarrow.parquet as pq
@@ -29,7 +27,7 @@ from plotly.subplots import make_subplots
 
 from scorelab.behaviour.catalogue import CATALOGUE
 from scorelab.errors import ScorelabError
-from scorelab.ledger.explain import yaml_data
+from scorelab.ledger.explain import connection, yaml_data
 from scorelab.metrics.summary import ANTISOCIAL, EXPRESSION, summarize
 from scorelab.regime.loader import validate_regime
 from scorelab.regime.schema import Regime
@@ -150,7 +148,7 @@ class RunData:
         return score_history(self)
 
     def sql(self, query: str) -> list[tuple]:
-        return _connection().execute(query).fetchall()
+        return connection().cursor().execute(query).fetchall()
 
     def table(self, name: str) -> str:
         return "'" + str(self.folder / f"{name}.parquet").replace("'", "''") + "'"
@@ -172,17 +170,6 @@ class RunData:
         for label in self.manifest.get("punitive_lists", []):
             cols.append(f"ever:{label}" if self.multi else f"ever:{label.split(':', 1)[1]}")
         return cols
-
-
-_LOCAL = threading.local()
-
-
-def _connection() -> duckdb.DuckDBPyConnection:
-    """One DuckDB connection per thread (opening one costs ~65 ms; the dashboard builds reports in threads)."""
-    con = getattr(_LOCAL, "con", None)
-    if con is None:
-        con = _LOCAL.con = duckdb.connect()
-    return con
 
 
 @functools.lru_cache(maxsize=8)
