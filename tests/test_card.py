@@ -157,9 +157,21 @@ def test_html_is_well_formed_and_self_contained(name):
     p.feed(page)
     p.close()
     assert p.errors == [] and p.stack == []
-    assert not [a for a in p.attrs if a[0] in ("src", "href")]
-    assert "http" not in page and "@import" not in page
-    assert "<style>" in page
+    assert not [a for a in p.attrs if a[0] == "src"]  # nothing is loaded; links are only followed when clicked
+    hrefs = [v for k, v in p.attrs if k == "href"]
+    assert all(h.startswith(("docs/MECHANISMS.md#", "docs/SOURCES.md#", "https://")) for h in hrefs), hrefs
+    assert "@import" not in page and "<style>" in page
+
+
+def test_card_cites_sources_and_links_mechanisms(unified):
+    """`describe` prints each reference's citation (not a file name) and links ids and keys to the docs."""
+    md = card_markdown(unified)
+    refs = md.split("## References", 1)[1]
+    assert "facts.md" not in refs and "shared/seeds" not in refs
+    assert "Simina Mistreanu" in refs and "[reliability B]" in refs
+    assert "[rongcheng-fp](docs/SOURCES.md#rongcheng-fp)" in refs
+    assert "[S1-M7](docs/MECHANISMS.md#s1-m7): Guilt by association" in md
+    assert unified["references"]["cnnic"]["citation"].startswith("China Internet Network Information Center")
 
 
 def test_html_escapes_text():

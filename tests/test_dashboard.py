@@ -284,6 +284,7 @@ def test_compose_form_has_the_command_lines_defaults_and_typed_inputs(client):
 
 
 def test_compose_form_shows_each_presets_current_values(client):
+    from scorelab.regime.dated import on_day
     from scorelab.regime.loader import load_regime, preset_names
 
     r = client.get("/new")
@@ -297,7 +298,7 @@ def test_compose_form_shows_each_presets_current_values(client):
                     path = f"scorers.{sc['name']}.channels.{ch}.{field}"
                     tag = re.search(rf'<input name="set:{re.escape(path)}"[^>]*>', fs).group(0)
                     assert 'type="number"' in tag and 'min="0.0"' in tag and 'max="1.0"' in tag
-                    assert f'value="{float(block.get(field, 0.0))}"' in tag, (preset, path)
+                    assert f'value="{float(on_day(block.get(field, 0.0), 0))}"' in tag, (preset, path)
                     checked += 1
     assert checked >= 40
     assert re.search(r'<fieldset data-preset="fragmented"[^>]*disabled', r.text)  # unified is chosen

@@ -9,6 +9,7 @@ own Parquet files, so the tests hold for any seed.
 from __future__ import annotations
 
 import json
+from html.parser import HTMLParser
 from pathlib import Path
 
 import duckdb
@@ -18,7 +19,7 @@ from typer.testing import CliRunner
 from scorelab import api
 from scorelab.cli import app
 from scorelab.errors import ScorelabError
-from scorelab.ledger.explain import explain
+from scorelab.ledger.explain import explain, explain_html, explain_markdown, render_account
 from scorelab.ledger.stories import CRITERIA, stories
 
 FALSE_MATCH = """
@@ -363,3 +364,56 @@ def test_cohort_ledger_note(tmp_path):
     assert kept
     flagged = {c for c in range(600) if any("ledger cohort" in n for n in explain(folder, c)["notes"])}
     assert flagged and not flagged & kept and 200 < len(flagged) < 400
+
+
+# ------------------------------------------------------------------------------------ renderings
+class _Text(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.hrefs: list[str] = []
+
+    def handle_data(self, data):
+        self.parts.append(data)
+
+    def handle_starttag(self, tag, attrs):
+        self.hrefs += [v for k, v in attrs if k == "href"]
+
+
+def test_html_and_markdown_say_what_the_text_says(lists_run, association_run):
+    """The three renderings of one set of happenings: HTML without its tags is the text, word for word."""
+    for folder in (lists_run, association_run):
+        for citizen in range(0, 60, 7):
+            e = explain(folder, citizen)
+            assert len(e["happenings"]) == len(e["account"])
+            html_lines = render_account(e, "html", docs="https://example.org/docs/", citizen_url="?id={}")
+            for text, markup in zip(e["account"], html_lines, strict=True):
+                p = _Text()
+                p.feed(markup)
+                assert "".join(p.parts) == text
+                assert all(h.startswith(("https://example.org/docs/", "?id=")) for h in p.hrefs)
+            md = explain_markdown(e)
+            assert md.count("\n- Day ") == sum(1 for line in e["account"] if line.startswith("Day "))
+
+
+def test_account_links_sources_and_mechanisms(association_run):
+    member = _q(association_run, "select citizen from '{f}/ledger.parquet' where channel = 'association' "
+                                 "order by day, citizen limit 1")[0][0]
+    e = explain(association_run, member)
+    assert e["sources"] and e["sources"][0]["key"] == "assoc-ref"
+    page = explain_html(e, docs="docs/")
+    assert '<a href="docs/MECHANISMS.md#s1-m7">guilt by association</a>' in page
+    assert 'href="docs/SOURCES.md#assoc-ref"' in page
+    assert any("docs/SOURCES.md (assoc-ref" in n for n in e["notes"])
+
+
+def test_account_html_escapes_regime_text(tmp_path):
+    """Titles and names from a regime file are text in HTML, never markup."""
+    text = ASSOCIATION.replace('"Hand-built association reference"', '"<script>alert(1)</script> & co"')
+    regime = tmp_path / "esc.yaml"
+    regime.write_text(text)
+    folder = api.run(regime, citizens=300, days=20, seed=4, baseline=None, out=tmp_path / "runs")
+    hit = _q(folder, "select citizen from '{f}/ledger.parquet' where channel = 'association' limit 1")
+    assert hit
+    page = explain_html(explain(folder, hit[0][0]))
+    assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt; &amp; co" in page

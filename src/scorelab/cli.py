@@ -343,6 +343,20 @@ def serve(runs_dir: Path = typer.Option(Path("runs"), "--runs", help=RUNS_HELP),
     _serve(runs_dir, host=host, port=port, allow_hosts=allow_host or [], max_cells=max_cells)
 
 
+@app.command("new")
+@friendly
+def new(name: str = typer.Argument(..., help="the new regime's name (lower-case letters, digits, '-' and '_')"),
+        preset: str = typer.Option(..., "--from", help="the preset to start from (see `scorelab regimes`)"),
+        out: Path | None = typer.Option(None, "--out", "-o", help="the file to write (default: NAME.yaml)"),
+        ) -> None:
+    """Start a regime of your own from a preset: a commented copy, with its name set, that validates."""
+    from scorelab.regime.starter import write_new_regime
+
+    path = write_new_regime(name, preset, out)
+    out_console.print(f"regime '{name}' (from the {preset} preset) written to {path}; next: scorelab validate "
+                      f"{path}, then docs/TUTORIAL.md", markup=False, highlight=False)
+
+
 def main() -> None:
     app()
 

@@ -12,6 +12,7 @@ sentence per happening, in day order. Days count from 0, as in the Parquet files
 from __future__ import annotations
 
 import functools
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,12 +20,14 @@ from typing import Any
 import duckdb
 import numpy as np
 import pyarrow.parquet as pq
+import yaml
 
 from scorelab.behaviour.catalogue import CATALOGUE
 from scorelab.errors import ScorelabError
 from scorelab.regime.compiled import CompiledScorer, compile_regime
-from scorelab.regime.loader import parse_regime
+from scorelab.regime.loader import read_yaml, validate_regime
 from scorelab.regime.schema import Condition, Regime
+from scorelab.report.sources import cite
 from scorelab.store.runfolder import read_manifest
 
 DESCRIPTION = {e.name: e.description for e in CATALOGUE}
@@ -47,8 +50,15 @@ EFFECT_VERB = {
     "refuse": "refused {who}", "price": "set {whose} price at {f}x", "suspend": "suspended {whose} payments",
     "dismiss": "cost {who} a job", "advice": "gave {who} advice", "coupon": "gave {who} a coupon",
     "priority": "gave {who} priority", "waive_deposit": "waived {whose} deposit",
-    "alert": "sent the police an alert about {who}",
+    "alert": "sent the police an alert about {who}", "close_account": "closed {whose} bank account",
+    "cut_internet": "cut {whose} internet access",
 }
+# what became of an attempt a door closed on (issue 9: events.parquet `outcome`)
+OUTCOME_PHRASE = {
+    "refused": "it did not happen", "substituted": "they went a slower way instead",
+}
+# why an attempt was refused when no decision refused it: a state a decision had caused
+CIRCUMSTANCE = "a state an earlier decision caused (payments suspended, account closed or internet cut)"
 EXIT_WHY = {
     "time": "the fixed listing period ended", "compliance": "a record of compliance arrived",
     "appeal": "their appeal succeeded", "recovery": "their tier recovered", "tier": "their tier changed",
@@ -83,49 +93,103 @@ class RegimeInfo:
     rules: dict[str, dict] = field(default_factory=dict)     # 'state:traffic_ticket', 'state:assoc:...', ...
     measures: dict[str, dict] = field(default_factory=dict)  # 'state:flight_ban'
     lists: dict[str, dict] = field(default_factory=dict)     # 'state:black'
+    source_keys: dict[str, str] = field(default_factory=dict)  # source text -> reference key
 
     def punitive_lists(self) -> list[str]:
         return [label for label, d in self.lists.items() if d["kind"] in PUNITIVE_KINDS]
 
+    def list_info(self) -> dict[str, dict]:
+        """label -> name, kind and scorer: how the account names a list."""
+        return {label: {"name": d["name"], "kind": d["kind"], "scorer": d["scorer"]} for label, d in self.lists.items()}
 
-def _cite(regime: Regime, block) -> str:
-    """A block's cited reference, in the format of CompiledScorer.rule_sources."""
+    def cited(self, happenings: list[dict]) -> list[dict]:
+        """The references an account cites, each with its key, the text the account uses and its full citation."""
+        texts: list[str] = []
+        for h in happenings:
+            for t in [h.get("source"), h.get("association_source"), *(p["source"] for p in h.get("points") or ())]:
+                if isinstance(t, str) and t in self.source_keys and t not in texts:
+                    texts.append(t)
+        out = []
+        for t in texts:
+            key = self.source_keys[t]
+            c = cite(key, self.regime.references.get(key))
+            out.append({"key": key, "text": t, "citation": c["citation"], "url": c["url"], "grade": c["grade"]})
+        return out
+
+
+def _cite(regime: Regime, block, keys: dict[str, str] | None = None) -> str:
+    """A block's cited reference as the account names it (the regime's title for it, and its URL), or
+    'assumption'; `keys` learns which reference key the text stands for (for links and full citations)."""
     if block is not None and block.source:
         ref = regime.references[block.source]
-        return ref.title + (f" ({ref.url})" if ref.url else "") + (f" ({ref.document})" if ref.document else "")
+        text = ref.title + (f" ({ref.url})" if ref.url else "")
+        if keys is not None:
+            keys[text] = block.source
+        return text
     return "assumption"
 
 
+def yaml_data(text: str, origin: str) -> Any:
+    """YAML with libyaml when it is there (a preset parses in 10 ms instead of 300), else loader.read_yaml,
+    which also gives the one clear message for a broken file."""
+    loader = getattr(yaml, "CSafeLoader", None)
+    if loader is not None:
+        try:
+            return yaml.load(text, Loader=loader)  # noqa: S506 (the C *safe* loader)
+        except yaml.YAMLError:
+            pass
+    return read_yaml(text, origin)
+
+
+def parse_run_regime(text: str, origin: str) -> Regime:
+    return validate_regime(yaml_data(text, origin), origin)
+
+
 def regime_info(folder: Path) -> RegimeInfo:
-    """Parse and compile the regime text kept in the run folder (the run's own copy, not the preset)."""
+    """Parse and compile the regime text kept in the run folder (the run's own copy, not the preset).
+
+    Cached per folder and file version: a report's stories explain five citizens of one run."""
     path = Path(folder) / "regime.yaml"
+    try:
+        stamp = path.stat().st_mtime_ns
+    except OSError as exc:
+        raise ScorelabError(f"cannot read the run's regime: {exc}", path=str(path)) from None
+    return _regime_info(str(path.resolve()), stamp)
+
+
+@functools.lru_cache(maxsize=16)
+def _regime_info(where: str, stamp: int) -> RegimeInfo:
+    path = Path(where)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ScorelabError(f"cannot read the run's regime: {exc}", path=str(path)) from None
-    regime = parse_regime(text, str(path))
+    regime = parse_run_regime(text, str(path))
     cr = compile_regime(regime, str(path))
     info = RegimeInfo(regime)
+    keys = info.source_keys
+
+    def cited(block) -> str:
+        return _cite(regime, block, keys)
+
     for s, cs in zip(regime.scorers, cr.scorers, strict=True):
         # blocks newer than the first run format are read with getattr, so older run folders still explain
         info.scorers[s.name] = ScorerInfo(s.name, s.score.initial, list(cs.tier_names), cs,
-                                          _cite(regime, s.score), _cite(regime, s.association),
-                                          _cite(regime, getattr(s, "appeals", None)),
-                                          _cite(regime, getattr(s, "memory", None)),
-                                          _cite(regime, getattr(s, "avoidance", None)))
+                                          cited(s.score), cited(s.association), cited(getattr(s, "appeals", None)),
+                                          cited(getattr(s, "memory", None)), cited(getattr(s, "avoidance", None)))
         for rule in s.rules:
             d = {"scorer": s.name, "rule": rule.name, "kind": "rule", "event": rule.event, "points": rule.points,
-                 "source": cs.rule_sources[cs.rule_names.index(rule.name)], "description": rule.description,
+                 "source": cited(rule), "description": rule.description,
                  "cap": rule.cap.model_dump() if rule.cap else None,
                  "remediation": rule.remediation.model_dump() if rule.remediation else None}
             info.rules[f"{s.name}:{rule.name}"] = d
             info.rules[f"{s.name}:assoc:{rule.name}"] = {
-                **d, "kind": "association", "association_source": _cite(regime, s.association)}
+                **d, "kind": "association", "association_source": cited(s.association)}
             info.rules[f"{s.name}:appeal:{rule.name}"] = {**d, "kind": "appeal"}
             info.rules[f"{s.name}:expunge:{rule.name}"] = {**d, "kind": "expunge"}
         for lst in s.lists:
             info.lists[f"{s.name}:{lst.name}"] = {
-                "scorer": s.name, "name": lst.name, "kind": lst.kind, "source": _cite(regime, lst),
+                "scorer": s.name, "name": lst.name, "kind": lst.kind, "source": cited(lst),
                 "entry_records": list(lst.entry.records), "min_count": lst.entry.min_count,
                 "after_days": lst.exit.after_days, "exit_records": list(lst.exit.on_records)}
         for kind, measures in (("sanction", s.sanctions), ("reward", s.rewards),
@@ -135,7 +199,7 @@ def regime_info(folder: Path) -> RegimeInfo:
                     "scorer": s.name, "name": m.name, "kind": kind, "domain": m.domain, "effect": m.effect,
                     "who": m.who, "gate": m.gate, "on_list_entry": m.on_list_entry,
                     "on_record": getattr(m, "on_record", None), "condition": _condition_text(m.when),
-                    "source": _cite(regime, m), "description": m.description}
+                    "source": cited(m), "description": m.description}
     return info
 
 
@@ -166,6 +230,17 @@ def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = None) 
     cur = con.execute(sql, params or {})
     cols = [d[0] for d in cur.description]
     return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+
+
+_LOCAL = threading.local()
+
+
+def connection() -> duckdb.DuckDBPyConnection:
+    """One in-memory DuckDB connection per thread, for reading run tables (the dashboard explains in threads)."""
+    con = getattr(_LOCAL, "con", None)
+    if con is None:
+        con = _LOCAL.con = duckdb.connect()
+    return con
 
 
 def citizen_count(folder: Path) -> int:
@@ -204,12 +279,12 @@ def _load(folder: Path, c: int) -> dict[str, Any]:
     f = {name: _sql_path(folder / f"{name}.parquet")
          for name in ("events", "records", "ledger", "list_events", "measures", "citizens")}
     p = {"c": c}
-    con = duckdb.connect()
+    con = connection().cursor()  # a cursor of the thread's connection: opening a connection costs ~65 ms
     try:
         q = functools.partial(_rows, con)
         led = f"read_parquet({f['ledger']}, file_row_number = true)"
         out = {
-            "events": q(f"select event_id, day, event_type, digital from {f['events']} where citizen = $c", p),
+            "events": q(f"select * from {f['events']} where citizen = $c", p),
             "records": q(f"select * from {f['records']} where citizen = $c", p)
             + q(f"select * from {f['records']} where actor = $c and citizen <> $c", p),
             "ledger": q(f"select *, file_row_number as row from {led} where citizen = $c", p)
@@ -249,42 +324,6 @@ def _load(folder: Path, c: int) -> dict[str, Any]:
 # ---------------------------------------------------------------------------------------- words
 def _num(x: float) -> str:
     return str(int(round(x))) if abs(x - round(x)) < 1e-9 else f"{x:.2f}"
-
-
-def _pts(x: float) -> str:
-    """'-5 points', '+1 point', '+0.42 points'."""
-    if abs(x - round(x)) < 1e-9:
-        v = int(round(x))
-        return f"{v:+d} point" + ("" if abs(v) == 1 else "s")
-    return f"{x:+.2f} points"
-
-
-def _act(event_type: str | None) -> str:
-    return f"'{DESCRIPTION.get(event_type, event_type)}'" if event_type else "an act"
-
-
-def _agent(channel: str) -> str:
-    return CHANNEL_AGENT.get(channel, f"the {channel} channel")
-
-
-def _false_match_kind(channel: str) -> str:
-    """S1-M4: a camera's false match; other channels put a record on the wrong person too."""
-    if channel == "cameras":
-        return "a face-recognition false match"
-    return f"a {RECORD_NOUN.get(channel, channel + ' record')} put on the wrong person"
-
-
-def _amount(x: float) -> str:
-    """'5 points', '1 point', '0.42 points' (a magnitude, no sign)."""
-    return _pts(abs(x))[1:]
-
-
-def _list_name(label: str, info: RegimeInfo, multi: bool) -> str:
-    d = info.lists.get(label)
-    if d is None:
-        return f"list {label}"
-    name = f"the {d['name']} list" if d["name"] == d["kind"] else f"the {d['name']} list (a {d['kind']} list)"
-    return f"{name} of {d['scorer']}" if multi else name
 
 
 # ---------------------------------------------------------------------------------------- explain
@@ -413,9 +452,9 @@ def _build(folder: Path, manifest: dict, info: RegimeInfo, raw: dict, c: int, n:
     if not _in_cohort(manifest, c, n):
         notes.append("This citizen is outside the run's ledger cohort: their point changes were not kept, "
                      "so the points below are incomplete.")
-    account = _account(c, days, info, multi, events, records, put_on_others, points, caused, lists, measures,
-                       measures_caused, appeals, ties_lost, ties_cut, final)
-    return {
+    happenings = _happenings(c, days, info, events, records, put_on_others, points, caused, lists, measures,
+                             measures_caused, appeals, ties_lost, ties_cut, final)
+    e = {
         "run_id": manifest.get("run_id", folder.name), "regime": info.regime.name, "citizen": c,
         "citizens": n, "days": days,
         "profile": {k: me.get(k) for k in ("age", "sex", "urban", "income_decile", "household", "sector",
@@ -428,8 +467,14 @@ def _build(folder: Path, manifest: dict, info: RegimeInfo, raw: dict, c: int, n:
         "responses": [m for m in measures if m["kind"] not in ("sanction", "reward")],
         "association": association, "association_caused": caused, "measures_caused": measures_caused,
         "appeals": appeals, "ties_lost": ties_lost, "ties_cut": ties_cut, "notes": notes,
-        "account": account,
+        "scorers": list(info.scorers), "multi": multi, "list_info": info.list_info(),
+        "sources": info.cited(happenings), "happenings": happenings,
     }
+    if e["sources"]:
+        notes.append("Full citations of the sources named above, with their reliability: docs/SOURCES.md ("
+                     + ", ".join(s["key"] for s in e["sources"]) + "); mechanism ids: docs/MECHANISMS.md.")
+    e["account"] = render_account(e)
+    return e
 
 
 def _final(me: dict, info: RegimeInfo) -> dict:
@@ -444,84 +489,93 @@ def _final(me: dict, info: RegimeInfo) -> dict:
         out[key] = [k[len(prefix):] for k, v in me.items() if k.startswith(prefix) and v]
     if isinstance(out["score"], float) and np.isnan(out["score"]):
         out["score"] = None
+    # what the consequences left them with (issue 9), where the run's format has it
+    if "income_lost" in me:
+        lost = float(me["income_lost"] or 0) + float(me["income_lost_wrongful"] or 0)
+        out["circumstances"] = {
+            "sector": me.get("sector"), "account": me.get("account"), "online": me.get("online"),
+            "savings": me.get("savings"), "income_lost": lost,
+            "income_lost_wrongful": float(me["income_lost_wrongful"] or 0),
+            "education_lost": int(me.get("education_lost", 0) + me.get("education_lost_wrongful", 0)),
+            "police_contacts": int(me.get("police_contacts", 0) + me.get("police_contacts_wrongful", 0)),
+            "left_household": me.get("household_final") is not None and me.get("household_final") != me.get(
+                "household")}
     return out
 
 
-# ---------------------------------------------------------------------------------------- account
-def _points_phrase(p: dict, info: RegimeInfo) -> str:
-    """'-5 points under rule state:traffic_ticket (source: ...); score 995'."""
-    rule = info.rules.get(p["rule"], {})
-    full = rule.get("points")
-    if abs(p["delta"]) < 1e-12 and full:
-        cap = rule.get("cap")
-        why = (f"the rule's cap of {_num(cap['points'])} points per {cap['period_days']} days was reached"
-               if cap else "the score was at its limit")
-        head = f"no points under rule {p['rule']} ({why})"
-    else:
-        head = f"{_pts(p['delta'])} under rule {p['rule']}"
-        if full is not None and abs(p["delta"] - full) > 1e-9:
-            head += f" (of {_pts(full)}: cap or score limit)"
-    return f"{head} (source: {p['source']}); score {_num(p['score_after'])}"
+# ---------------------------------------------------------------------------------------- happenings
+# The account is data first: one happening per thing that happened (a dict with `what`, `day` and the
+# facts it needs), in day order; report/templates/account.j2 turns each into a sentence, as plain text
+# (the CLI, the `account` key), Markdown or HTML (with links to the mechanisms and sources).
+RANK = {"act": 0, "act_elsewhere": 0, "record": 1, "association": 1, "corrected": 1, "caused": 1,
+        "redemption": 2, "expunged": 2, "list": 3, "appeal": 4, "ties_lost": 4, "tie_cut": 4, "measure": 5,
+        "outcome": 5}
 
 
-def _no_points_why(rec: dict, info: RegimeInfo, days: int) -> str:
+def _no_points_why(rec: dict, info: RegimeInfo, days: int) -> dict:
+    """Why a record cost nothing: {'why': after_end | no_rule | window_open | remedied | not_kept, 'days': ...}."""
     if rec["day_recorded"] >= days:
-        return "it reached the scorer only after the run ended"
+        return {"why": "after_end"}
     rule = next((r for label, r in info.rules.items() if r["scorer"] == rec["scorer"]
                  and r["event"] == rec["event_type"] and ":assoc:" not in label), None)
     if rule is None:
-        return "no rule gives points for it"
+        return {"why": "no_rule"}
     rem = rule.get("remediation")
     if rem:
-        if rec["day_recorded"] + rem["days"] >= days:
-            return f"its {rem['days']}-day remediation window was still open when the run ended"
-        return f"no points, as they took action within the {rem['days']}-day remediation window"
-    return "no points were kept for it"
+        why = "window_open" if rec["day_recorded"] + rem["days"] >= days else "remedied"
+        return {"why": why, "days": rem["days"]}
+    return {"why": "not_kept"}
 
 
-class _Lines:
-    """Sentences keyed by (day, rank, order of arrival); within a day: acts and points, lists, then measures.
+def _points_fact(p: dict, info: RegimeInfo) -> dict:
+    """A rule's point change with what the rule would have given (a cap or the score's limit may cut it)."""
+    rule = info.rules.get(p["rule"], {})
+    return {"delta": p["delta"], "rule": p["rule"], "full": rule.get("points"), "cap": rule.get("cap"),
+            "source": p["source"], "score_after": p["score_after"]}
 
-    Redemption rows (one per period) that follow each other with nothing in between are told as one
-    sentence, so a long run does not drown the account in '+0.01 points' lines.
+
+class _Timeline:
+    """Happenings keyed by (day, rank, order of arrival); within a day: acts and points, lists, then measures.
+
+    Redemption rows (one per period) that follow each other with nothing in between become one
+    happening, so a long run does not drown the account in '+0.01 points' lines.
     """
 
     def __init__(self) -> None:
-        self.items: list[tuple[int, int, int, str, dict | None]] = []
+        self.items: list[dict] = []
 
-    def add(self, day: int, rank: int, text: str, redemption: dict | None = None) -> None:
-        self.items.append((int(day), rank, len(self.items), text, redemption))
+    def add(self, what: str, day: int, **facts) -> None:
+        self.items.append({"what": what, "day": int(day), **facts})
 
-    def sorted(self, info: RegimeInfo) -> list[str]:
-        runs: list[tuple[int, str] | list[dict]] = []
-        for day, _, _, text, red in sorted(self.items):
-            if red is not None and runs and isinstance(runs[-1], list) and runs[-1][-1]["scorer"] == red["scorer"]:
-                runs[-1].append(red)
+    def ordered(self, info: RegimeInfo) -> list[dict]:
+        keyed = sorted(enumerate(self.items), key=lambda it: (it[1]["day"], RANK[it[1]["what"]], it[0]))
+        runs: list[dict | list[dict]] = []
+        for _, h in keyed:
+            if (h["what"] == "redemption" and runs and isinstance(runs[-1], list)
+                    and runs[-1][-1]["scorer"] == h["scorer"]):
+                runs[-1].append(h)
             else:
-                runs.append([red] if red is not None else (day, text))
+                runs.append([h] if h["what"] == "redemption" else h)
         out, told = [], set()
         for r in runs:
-            if isinstance(r, tuple):
-                out.append(f"Day {r[0]}: {r[1]}")
+            if isinstance(r, dict):
+                out.append(r)
                 continue
             first, last = r[0], r[-1]
             s = info.scorers.get(first["scorer"])
-            why = ""
-            if first["scorer"] not in told:  # the first redemption sentence says what it is and cites it
-                told.add(first["scorer"])
-                why = (f" (scores drift back toward {_num(s.initial) if s else 'the initial score'} over time; "
-                       f"source: {first['source']})")
-            total = sum(p["delta"] for p in r)
-            steps = f" in {len(r)} steps to day {last['day']}" if len(r) > 1 else ""
-            out.append(f"Day {first['day']}: {_pts(total)} by redemption{steps}{why}; "
-                       f"score {_num(last['score_after'])}.")
+            out.append({"what": "redemption", "day": first["day"], "scorer": first["scorer"],
+                        "total": sum(p["delta"] for p in r), "steps": len(r), "last_day": last["day"],
+                        "score_after": last["score_after"], "initial": s.initial if s else None,
+                        # the first redemption of a scorer says what it is and cites it
+                        "source": first["source"] if first["scorer"] not in told else None})
+            told.add(first["scorer"])
         return out
 
 
-def _account(c: int, days: int, info: RegimeInfo, multi: bool, events, records, put_on_others, points, caused,
-             lists, measures, measures_caused, appeals, ties_lost, ties_cut, final) -> list[str]:
-    """The plain-language account, one sentence per happening, in day order."""
-    out = _Lines()
+def _happenings(c: int, days: int, info: RegimeInfo, events, records, put_on_others, points, caused, lists,
+                measures, measures_caused, appeals, ties_lost, ties_cut, final) -> list[dict]:
+    """Everything that happened to the citizen (or through them to others), in day order."""
+    out = _Timeline()
     pts_of: dict[tuple[str, int], list[dict]] = {}
     for p in points:
         if p["kind"] == "rule":
@@ -531,110 +585,80 @@ def _account(c: int, days: int, info: RegimeInfo, multi: bool, events, records, 
     for r in put_on_others:
         elsewhere.setdefault(r["event_id"], []).append(r)
 
+    # attempts a door closed on (issue 9): refused by a decision (told with the measure) or by a state
+    # an earlier decision caused; trips made a slower way
+    decided = {m["event_id"] for m in measures if m.get("event_id", -1) >= 0 and m["effect"] == "refuse"}
+    closed = {e["event_id"]: e for e in events if e.get("outcome") in OUTCOME_PHRASE}
+    for e in closed.values():
+        if e["event_id"] not in decided or e["outcome"] == "substituted":
+            out.add("outcome", e["day"], event_type=e["event_type"], outcome=e["outcome"],
+                    by_decision=e["event_id"] in decided, wrongful=bool(e.get("wrongful")))
+
     # true acts that left no record on them: unrecorded, or put on someone else (S1-M4)
     kept = {e["event_id"] for e in events}
     for e in events:
-        if e["event_id"] in recorded_on_them:
+        if e["event_id"] in closed or e.get("outcome", "made") != "made":
             continue
-        wrong = [f"{_agent(r['channel'])} recorded it but put it on citizen {r['attributed_to']} "
-                 f"({_false_match_kind(r['channel'])}), so it cost them nothing"
-                 for r in elsewhere.get(e["event_id"], [])]
-        told = "; ".join(wrong) or "no channel recorded it"
-        out.add(e["day"], 0, f"their act of {_act(e['event_type'])}; {told}.")
+        if e["event_id"] not in recorded_on_them:
+            out.add("act", e["day"], event_type=e["event_type"],
+                    put_on=[{"channel": r["channel"], "citizen": r["attributed_to"]}
+                            for r in elsewhere.get(e["event_id"], [])])
     for r in put_on_others:
         if r["event_id"] not in kept:
-            out.add(r["day_event"], 0, f"{_agent(r['channel'])} recorded their act of {_act(r['event_type'])} but put "
-                                       f"it on citizen {r['attributed_to']} ({_false_match_kind(r['channel'])}), "
-                                       "so it cost them nothing.")
+            out.add("act_elsewhere", r["day_event"], event_type=r["event_type"], channel=r["channel"],
+                    citizen=r["attributed_to"])
 
     # records about them, each with the points it cost or earned
     for r in records:
         pts = pts_of.get((r["scorer"], r["record_id"]), [])
-        outcome = "; ".join(_points_phrase(p, info) for p in pts) if pts else _no_points_why(r, info, days)
         day = pts[0]["day"] if pts else (r["day_recorded"] if r["day_recorded"] < days else r["day_event"])
-        agent = _agent(r["channel"]) + (f" (scorer {r['scorer']})" if multi else "")
-        if r["kind"] == "false_match":
-            text = (f"{agent} attributed to citizen {c} an act of {_act(r['event_type'])} that they did not commit "
-                    f"({_false_match_kind(r['channel'])}; the act was citizen {r['actor']}'s); {outcome}.")
-        elif r["kind"] == "invented":
-            text = (f"{agent} reported citizen {c} for an act of {_act(r['event_type'])} that never happened "
-                    f"(an invented report; they did not commit it); {outcome}.")
-        else:
-            of_day = "" if r["day_event"] == day else f" of day {r['day_event']}"
-            when = "the same day" if r["day_recorded"] == r["day_event"] else f"on day {r['day_recorded']}"
-            text = f"their act of {_act(r['event_type'])}{of_day}; {agent} recorded it {when}: {outcome}."
-        out.add(day, 1, text)
+        out.add("record", day, record=r["kind"], channel=r["channel"], scorer=r["scorer"],
+                event_type=r["event_type"], actor=r["actor"], day_event=r["day_event"],
+                day_recorded=r["day_recorded"], points=[_points_fact(p, info) for p in pts],
+                no_points=None if pts else _no_points_why(r, info, days))
 
     for p in points:
+        facts = {k: p[k] for k in ("rule", "delta", "source", "score_after")}
         if p["kind"] == "redemption":
-            out.add(p["day"], 2, "", redemption=p)
+            out.add("redemption", p["day"], scorer=p["scorer"], **facts)
         elif p["kind"] == "association":  # S1-M7
-            false = "" if p["record_true"] else f" (a false record: citizen {p['source_citizen']} did not do it)"
-            out.add(p["day"], 1, f"{_pts(p['delta'])} by association under rule {p['rule']}, because their "
-                                 f"{p['relation']} citizen {p['source_citizen']} was recorded for "
-                                 f"{_act(p['offender_act'])}{false} (guilt by association, source: "
-                                 f"{p['association_source']}; rule source: {p['source']}); "
-                                 f"score {_num(p['score_after'])}.")
+            out.add("association", p["day"], relation=p["relation"], source_citizen=p["source_citizen"],
+                    offender_act=p["offender_act"], record_true=p["record_true"],
+                    association_source=p["association_source"], **facts)
         elif p["kind"] == "appeal":  # ways back: a corrected record gives its points back
-            out.add(p["day"], 1, f"their appeal succeeded: the record of {_act(p['act'])} was corrected and "
-                                 f"{_pts(p['delta'])} given back under rule {p['rule']} (source: {p['source']}); "
-                                 f"score {_num(p['score_after'])}.")
+            out.add("corrected", p["day"], act=p["act"], **facts)
         elif p["kind"] == "expunge":
-            since = f" of day {p['record_day']}" if p.get("record_day") is not None else ""
-            out.add(p["day"], 2, f"the record of {_act(p['act'])}{since} expired and was forgotten: "
-                                 f"{_pts(p['delta'])} given back under rule {p['rule']} (source: {p['source']}); "
-                                 f"score {_num(p['score_after'])}.")
+            out.add("expunged", p["day"], act=p["act"], record_day=p.get("record_day"), **facts)
     for a in appeals:
-        what = (f"their listing on {_list_name(a['list'], info, multi)}" if a.get("kind") == "list"
-                else f"the record of {_act(a['act'])}")
-        if a["day_decided"] >= days:
-            result = f"the decision (day {a['day_decided']}) was still pending when the run ended"
-        elif a["success"]:
-            result = f"it succeeded on day {a['day_decided']}"
-        else:
-            result = f"it failed on day {a['day_decided']}"
-        out.add(a["day_filed"], 4, f"they appealed against {what}; {result} (source: {a['source']}).")
+        out.add("appeal", a["day_filed"], list=a.get("list") if a.get("kind") == "list" else None, act=a["act"],
+                day_decided=a["day_decided"], pending=a["day_decided"] >= days, success=bool(a["success"]),
+                source=a["source"])
     by_day: dict[tuple[int, str], list[int]] = {}
     for t in ties_lost:
         by_day.setdefault((t["day"], t["list"]), []).append(t["contact"])
     for (day, label), contacts in by_day.items():
         s = info.scorers.get(info.lists.get(label, {}).get("scorer", ""))
-        out.add(day, 4, f"as they joined {_list_name(label, info, multi)}, {len(contacts)} contact(s) cut their "
-                        f"tie with them (citizens {', '.join(map(str, contacts))}; avoidance, S1-M7, source: "
-                        f"{s.avoidance_source if s else 'assumption'}).")
+        out.add("ties_lost", day, list=label, contacts=contacts, source=s.avoidance_source if s else "assumption")
     for t in ties_cut:
-        out.add(t["day"], 4, f"they cut their tie with citizen {t['citizen']}, who had joined "
-                             f"{_list_name(t['list'], info, multi)} (avoidance, S1-M7).")
+        out.add("tie_cut", t["day"], citizen=t["citizen"], list=t["list"])
     groups: dict[tuple[int, str, int], list[dict]] = {}
     for r in caused:
         groups.setdefault((r["day"], r["rule"], r["record_id"]), []).append(r)
     for (day, rule, _), rows in groups.items():
-        people = len({r["citizen"] for r in rows})  # a household member who is also a contact has two rows
-        out.add(day, 1, f"because of that record, {people} of their household members and contacts lost "
-                        f"{_amount(sum(r['delta'] for r in rows))} in total by association under rule {rule}.")
+        out.add("caused", day, rule=rule, people=len({r["citizen"] for r in rows}),  # a member who is also a contact
+                amount=abs(sum(r["delta"] for r in rows)))                           # has two rows
 
     for r in lists:
-        out.add(r["day"], 3, _list_sentence(r, info, multi, records, points) + ".")
+        out.add("list", r["day"], **_list_facts(r, info, records, points))
     for m in measures:
-        out.add(m["day"], 5, _measure_sentence(m, c, info, self_view=True) + ".")
+        out.add("measure", m["day"], **_measure_facts(m, c, info, self_view=True))
     for m in measures_caused:
-        out.add(m["day"], 5, _measure_sentence(m, c, info, self_view=False) + ".")
+        out.add("measure", m["day"], **_measure_facts(m, c, info, self_view=False))
 
-    lines = out.sorted(info)
+    happened = out.ordered(info)
     if final:
-        if "scores" in final:  # several scorers (S2-N6): each keeps its own score and tier
-            standing = "; ".join(f"{name} score {_num(v)}" + (f", tier {final['tiers'][name]}"
-                                                               if final["tiers"].get(name) else "")
-                                 for name, v in final["scores"].items())
-        else:
-            standing = "score " + ("none" if final.get("score") is None else _num(final["score"]))
-            standing += f", tier {final['tier']}" if final.get("tier") else ""
-        on = ", ".join(final["lists"]) or "none"
-        end = f"End of the run (after day {days - 1}): {standing}; on lists: {on}."
-        if final.get("wrongly_listed"):
-            end += f" Wrongly listed at some time on: {', '.join(final['wrongly_listed'])}."
-        lines.append(end)
-    return lines
+        happened.append({"what": "end", "day": days - 1, "final": final})
+    return happened
 
 
 def _tier_on(day: int, scorer: str, info: RegimeInfo, points: list[dict]) -> str | None:
@@ -649,69 +673,69 @@ def _tier_on(day: int, scorer: str, info: RegimeInfo, points: list[dict]) -> str
     return s.tier_names[int(s.compiled.tier_of(np.array([score]))[0])]
 
 
-def _list_sentence(r: dict, info: RegimeInfo, multi: bool, records: list[dict], points: list[dict]) -> str:
+def _list_facts(r: dict, info: RegimeInfo, records: list[dict], points: list[dict]) -> dict:
+    """An entry onto or exit from a list, with why: the tier reached or the record that qualified."""
     d = info.lists.get(r["list"], {})
-    name = _list_name(r["list"], info, multi)
+    facts = {"list": r["list"], "action": r["action"], "reason": r["reason"], "wrongful": bool(r["wrongful"]),
+             "source": r["source"], "min_count": d.get("min_count", 1), "after_days": d.get("after_days"),
+             "exit_records": d.get("exit_records", []), "tier": None, "trigger_act": None}
     if r["action"] == "enter":
         if r["reason"] == "tier":
-            tier = _tier_on(r["day"], r["scorer"], info, points)
-            why = f"their score put them in tier {tier}" if tier else "their tier qualified"
+            facts["tier"] = _tier_on(r["day"], r["scorer"], info, points)
         else:
             trig = [x for x in records if x["day_recorded"] == r["day"] and x["scorer"] == r["scorer"]
                     and x["event_type"] in d.get("entry_records", [])]
             trig.sort(key=lambda x: not x["record_true"])  # a true record, if any, is the one that counts
-            why = f"on a record of {_act(trig[0]['event_type'])}" if trig else "on a record"
-            if d.get("min_count", 1) > 1:
-                why += f", their {d['min_count']}th such record or more"
-        text = f"entered {name} ({why})"
-        if r["wrongful"]:
-            text += "; wrongfully: without false records they would not have qualified"
-    else:
-        why = EXIT_WHY.get(r["reason"], r["reason"])
-        if r["reason"] == "time" and d.get("after_days"):
-            why += f" ({d['after_days']} days)"
-        if r["reason"] == "compliance" and d.get("exit_records"):
-            why = "a record of compliance (" + " or ".join(_act(x) for x in d["exit_records"]) + ") arrived"
-        text = f"left {name} because {why}"
-        if r["wrongful"]:
-            text += "; the listing had rested on false records"
-    return text + f" (source: {r['source']})"
+            facts["trigger_act"] = trig[0]["event_type"] if trig else None
+    return facts
 
 
-def _measure_sentence(m: dict, c: int, info: RegimeInfo, self_view: bool) -> str:
+def _measure_facts(m: dict, c: int, info: RegimeInfo, self_view: bool) -> dict:
     """A measure the citizen met, or one a household member met because of them (S1-M6).
 
     Gates act at an attempt ('at buying a plane ticket'); on_record measures answer a record
     (alerts, advice: S1-M4, S2-N3); list-entry measures act on joining a list (job loss).
     """
     d = info.measures.get(m["measure"], {})
-    f = _num(m["price_factor"] or 1.0)
-    verb = EFFECT_VERB.get(m["effect"], m["effect"])
-    if d.get("on_record"):
-        where = f" on a record of {_act(d['on_record'])}"
-    elif m.get("event_type"):
-        where = f" at {_act(m['event_type'])}"
-    elif d.get("on_list_entry"):
-        where = f" on their joining the {d['on_list_entry']} list"
-    else:
-        where = ""
-    cond = d.get("condition") or ""
-    if self_view:
-        acted = verb.format(who="them", whose="their", f=f)
-        if m["cause_citizen"] not in (c, -1):
-            because = f"because their household member citizen {m['cause_citizen']} was {cond or 'eligible'}"
-        else:
-            because = f"because they were {cond}" if cond else ""
-    else:
-        other = f"their household member citizen {m['citizen']}"
-        acted = verb.format(who=other, whose=f"{other}'s", f=f)
-        because = f"because this citizen was {cond or 'eligible'}"
-    text = f"{m['kind']} {m['measure']} ({m['domain']}) {acted}{where}"
-    if because:
-        text += f", {because}"
-    if m["wrongful"]:
-        text += " (wrongful: it rested on false records)"
-    money = m.get("money") or 0.0
-    if abs(money) > 1e-9:
-        text += f" ({'saving' if money > 0 else 'costing'} them {_num(abs(money))} yuan)"
-    return text + f" (source: {m['source']})"
+    return {"view": "self" if self_view else "other", "kind": m["kind"], "measure": m["measure"],
+            "domain": m["domain"], "effect": m["effect"], "price_factor": m["price_factor"] or 1.0,
+            "on_record": d.get("on_record"), "event_type": m.get("event_type"),
+            "on_list_entry": d.get("on_list_entry"), "condition": d.get("condition") or "",
+            "citizen": m["citizen"], "cause_citizen": m["cause_citizen"], "wrongful": bool(m["wrongful"]),
+            "money": m.get("money") or 0.0, "source": m["source"]}
+
+
+# ---------------------------------------------------------------------------------------- rendering
+def _account_context(e: dict) -> dict:
+    return {"citizen": e["citizen"], "days": e["days"], "multi": e["multi"], "lists": e["list_info"],
+            "source_keys": {s["text"]: s["key"] for s in e["sources"]}, "description": DESCRIPTION,
+            "agent": CHANNEL_AGENT, "record_noun": RECORD_NOUN, "effect_verb": EFFECT_VERB, "exit_why": EXIT_WHY,
+            "outcome_phrase": OUTCOME_PHRASE, "circumstance": CIRCUMSTANCE}
+
+
+def render_account(e: dict, mode: str = "text", docs: str = "docs/", citizen_url: str | None = None) -> list[str]:
+    """The account of an explanation, one sentence per happening: plain text, Markdown or HTML (links to the
+    mechanism and source documents in `docs`, and to other citizens through `citizen_url`, e.g. '?id={}')."""
+    from scorelab.report.render import account_lines
+
+    return account_lines(e["happenings"], mode, _account_context(e), docs=docs, citizen_url=citizen_url)
+
+
+def explain_text(e: dict) -> str:
+    """The explanation as plain text: a heading line, the account and the notes (what `scorelab explain` prints)."""
+    from scorelab.report.render import render_text
+
+    return render_text("explain.txt.j2", e=e, account=render_account(e, "text"))
+
+
+def explain_markdown(e: dict, docs: str = "docs/") -> str:
+    from scorelab.report.render import render_text
+
+    return render_text("explain.md.j2", mode="md", e=e, account=render_account(e, "md", docs), docs=docs)
+
+
+def explain_html(e: dict, docs: str = "docs/", citizen_url: str | None = None) -> str:
+    """An HTML fragment (a list of sentences and the notes), escaped, with links."""
+    from scorelab.report.render import render_html
+
+    return render_html("explain.html.j2", e=e, account=render_account(e, "html", docs, citizen_url), docs=docs)

@@ -19,11 +19,13 @@ comes out differently because each sanction is fed only by what its own scorer o
 
 from __future__ import annotations
 
-import html
 from collections import defaultdict
 
 from scorelab.behaviour.catalogue import CATALOGUE, EVENT_INDEX, event_type
 from scorelab.regime.schema import Condition, ListDef, Measure, Regime, Scorer
+from scorelab.report.render import plain as _num
+from scorelab.report.render import render_html, render_text
+from scorelab.report.sources import cite
 
 CARD_VERSION = 1
 
@@ -125,9 +127,15 @@ def regime_card(regime: Regime) -> dict:
         "matrix": {ld: {d: v for d, v in sorted(row.items())} for ld, row in _by_life_domain(matrix)},
         "flags": flags,
         "criteria": _criteria(),
-        "references": {k: {"title": r.title, "document": r.document, "url": r.url, "reliability": r.reliability}
-                       for k, r in regime.references.items()},
+        "references": {k: _reference(k, r) for k, r in regime.references.items()},
     }
+
+
+def _reference(key: str, ref) -> dict:
+    """The regime's own entry plus the project's full citation and grade (docs/SOURCES.md)."""
+    c = cite(key, ref)
+    return {"title": ref.title, "document": ref.document, "url": c["url"] or ref.url, "reliability": ref.reliability,
+            "citation": c["citation"], "grade": c["grade"]}
 
 
 def _by_life_domain(matrix):
@@ -544,234 +552,21 @@ def _criteria() -> dict:
 
 
 # ============================================================================ rendering
-def _num(x) -> str:
-    if x is None:
-        return ""
-    if isinstance(x, bool):
-        return "yes" if x else "no"
-    if isinstance(x, float) and x.is_integer():
-        return str(int(x))
-    return f"{x:g}" if isinstance(x, float) else str(x)
+def _render(card: dict, mode: str, docs: str, offset: int = 0) -> str:
+    ctx = {"card": card, "card_sections": SECTIONS, "life_domain": life_domain, "docs": docs, "offset": offset}
+    return render_html("card.j2", **ctx) if mode == "html" else render_text("card.j2", mode="md", **ctx)
 
 
-def _blocks(card: dict) -> list[tuple]:
-    """The card as a list of blocks: ('h1'|'h2'|'h3'|'p', text), ('ul', [text]), ('table', head, rows)."""
-    r = card["regime"]
-    b: list[tuple] = [("h1", f"Regime card: {r['title']} ({r['name']})"), ("p", r["description"]),
-                      ("p", f"Topology: {r['topology']}. Scorers: {len(card['scorers'])}. Mechanisms: "
-                            f"{', '.join(r['mechanisms']) or 'none'}."),
-                      ("p", card["topology_note"])]
-    flag_ids = [f["id"] for f in card["flags"]]
-    b.append(("p", "Flags raised: " + (", ".join(flag_ids) if flag_ids else "none") + "."))
-    scorers = card["scorers"]
-
-    b.append(("h2", SECTIONS[0]))
-    if not scorers:
-        b.append(("p", "Nothing: the regime has no scorer and no channel."))
-    for s in scorers:
-        b.append(("h3", f"Scorer {s['name']}"))
-        if s["description"]:
-            b.append(("p", s["description"]))
-        b.append(("table", ("channel", "coverage", "growth/yr", "miss", "misattribution", "invented per M/day",
-                            "delay (days)", "provenance", "sees and the scorer acts on"),
-                  [(c["name"], _num(c["coverage"]), _num(c["coverage_growth_per_year"]), _num(c["miss"]),
-                    _num(c["misattribution"]), _num(c["invented_per_million"]), _num(c["delay_days"]),
-                    c["provenance"], ", ".join(c["acts_on"]) or "-") for c in s["channels"]]))
-        for c in s["channels"]:
-            if c["crowd"]:
-                b.append(("p", f"Channel {c['name']}: {c['crowd']}."))
-        if s["unobserved"]:
-            b.append(("p", "Acted on but seen by no channel (never recorded): " + ", ".join(s["unobserved"]) + "."))
-
-    b.append(("h2", SECTIONS[1]))
-    if not scorers:
-        b.append(("p", "Nothing is scored."))
-    for s in scorers:
-        b.append(("h3", f"Scorer {s['name']}"))
-        sc = s["score"]
-        red = sc["redemption"]
-        b.append(("p", f"Score from {_num(sc['min'])} to {_num(sc['max'])}; everyone starts at "
-                       f"{_num(sc['initial'])} ({sc['provenance']}). Redemption: "
-                       + (f"{_num(red['per_day'])} of the gap to the initial score a day, applied every "
-                          f"{red['period_days']} days" + (", low scores only" if red["only_below"] else "")
-                          if red else "none") + "."))
-        b.append(("table", ("rule", "event", "life domain", "points", "cap", "remediation window", "spills over",
-                            "provenance"),
-                  [(x["name"], x["event"], x["life_domain"], _num(x["points"]),
-                    f"{_num(x['cap']['points'])} per {x['cap']['period_days']} days" if x["cap"] else "-",
-                    f"{x['remediation']['days']} days, {_num(x['remediation']['probability'])} remedy"
-                    if x["remediation"] else "-", _num(x["associate"]), x["provenance"]) for x in s["rules"]]))
-        b.append(("p", "Tiers: " + (", ".join(f"{t['name']} >= {_num(t['min'])}" for t in s["tiers"]) or "none")
-                  + "."))
-        if s["lists"]:
-            b.append(("table", ("list", "kind", "entry", "exit", "appeal"),
-                      [(x["name"], x["kind"], _entry_text(x["entry"]), _exit_text(x["exit"], x["entry"]),
-                        _appeal_text(x["exit"]["appeal"])) for x in s["lists"]]))
-        else:
-            b.append(("p", "Lists: none."))
-        b.append(("p", "Record appeals: " + (_appeal_text(s["appeals"]) if s["appeals"] else "none") + "."))
-        b.append(("p", "Memory: " + _memory_text(s["memory"]) + "."))
-        a = s["association"]
-        b.append(("p", "Association (S1-M7): " + (
-            f"{_num(a['household_share'])} of a penalty of at least {_num(a['min_points'])} points to each household "
-            f"member, {_num(a['contact_share'])} to each contact, {a['hops']} hop(s)" if a else "none") + "."))
-        v = s["avoidance"]
-        if v:
-            b.append(("p", f"Avoidance (S1-M7): each contact cuts the tie with probability {_num(v['probability'])} "
-                           f"when a citizen joins list {' or '.join(v['lists'])}."))
-
-    b.append(("h2", SECTIONS[2]))
-    if not scorers:
-        b.append(("p", "Nothing is sanctioned or rewarded."))
-    for s in scorers:
-        b.append(("h3", f"Scorer {s['name']}"))
-        rows = [(m["name"], m["kind"], m["domain"], m["trigger_text"], m["condition"], m["effect_text"],
-                 m["who"], _num(m["probability"]), ", ".join(m["sectors"]) or "any", m["provenance"])
-                for m in (*s["sanctions"], *s["rewards"], *s["responses"])]
-        b.append(("table", ("measure", "kind", "domain", "trigger", "condition", "effect", "who", "probability",
-                            "sectors", "provenance"), rows) if rows else ("p", "No sanctions or rewards."))
-
-    b.append(("h2", SECTIONS[3]))
-    b.append(("p", "For each sanction, the event types whose records can trigger its condition, by the domain of "
-                   "life they come from, against the sanction's own domain. " + card["topology_note"]))
-    if card["data_flow"]:
-        b.append(("table", ("scorer", "sanction", "domain", "who", "fed by (life domain: events)", "related",
-                            "unrelated"),
-                  [(f["scorer"], f["measure"], f["domain"], f["who"], _fed_text(f),
-                    ", ".join(f["related"]) or "-", ", ".join(f["unrelated"]) or ("-" if f["judged"] else "n/a"))
-                   for f in card["data_flow"]]))
-        b.append(("p", "Life domain by sanction domain (scorer/sanction):"))
-        doms = sorted({d for row in card["matrix"].values() for d in row})
-        b.append(("table", ("life domain", *doms),
-                  [(ld, *(", ".join(row.get(d, [])) or "-" for d in doms)) for ld, row in card["matrix"].items()]))
-        b.append(("table", ("event type", "life domain", "sanction domains it can reach"),
-                  [(e, life_domain(e), ", ".join(d)) for e, d in card["by_event"].items()]))
-    else:
-        b.append(("p", "No sanction, so no data flows into one."))
-
-    b.append(("h2", SECTIONS[4]))
-    if not card["flags"]:
-        b.append(("p", "No flags raised."))
-    for f in card["flags"]:
-        b.append(("h3", f"{f['title']} ({f['article']})"))
-        b.append(("p", f["description"] + "."))
-        b.append(("ul", [f"{it['kind']} {it['name']} (scorer {it['scorer']})"
-                         + (f" [{', '.join(it['involves'])}]" if it["involves"] else "") + f": {it['reason']}"
-                         for it in f["items"]]))
-
-    b.append(("h2", SECTIONS[5]))
-    c = card["criteria"]
-    b.append(("ul", [
-        f"Life domain of an event: {c['life_domain']}.",
-        "Related sanction domains (Art. 5(1)(c)(i)): " + "; ".join(
-            f"{d} -> {', '.join(v) or 'none'}" for d, v in c["related"].items())
-        + f"; sanctions in {', '.join(c['unjudged_domains'])} are not judged.",
-        f"Severe sanction (Art. 5(1)(c)(ii)): {c['severe']}. Minor behaviour: {c['minor']}.",
-        f"Triggers: {c['triggers']}.",
-        f"Punitive lists: {', '.join(c['punitive_lists'])}; no route of appeal when a list has no exit.appeal and "
-        "record appeals cannot reach every way onto it.",
-        "Guilt by association: an association block with a positive share and a rule whose penalty spills over, "
-        "or a measure with who: household.",
-    ]))
-    if card["references"]:
-        b.append(("h2", "References"))
-        b.append(("ul", [f"{k}: {v['title']}" + (f" ({v['document']})" if v["document"] else "")
-                         + (f" [{v['reliability']}]" if v["reliability"] else "")
-                         for k, v in card["references"].items()]))
-    return b
+def card_markdown(card: dict, docs: str = "docs/") -> str:
+    """The card as Markdown (what `scorelab describe` prints); mechanism ids and sources link into `docs`."""
+    return _render(card, "md", docs).rstrip("\n") + "\n"
 
 
-def _entry_text(e: dict) -> str:
-    parts = []
-    if e["tiers"]:
-        parts.append("tier " + " or ".join(e["tiers"]))
-    if e["records"]:
-        n = f"{e['min_count']} records of " if e["min_count"] > 1 else "a record of "
-        parts.append(n + " or ".join(e["records"]))
-    return "; or ".join(parts)
+def card_fragment(card: dict, docs: str = "docs/", offset: int = 0) -> str:
+    """The card as an HTML fragment (headings shifted down by `offset`, for the report)."""
+    return _render(card, "html", docs, offset)
 
 
-def _exit_text(x: dict, entry: dict) -> str:
-    parts = []
-    if x["after_days"]:
-        parts.append(f"after {x['after_days']} days")
-    if x["on_records"]:
-        parts.append("on " + " or ".join(x["on_records"]))
-    if x["on_tier_recovery"] and entry["tiers"]:
-        parts.append("when the tier recovers (if entered by tier)")
-    return "; ".join(parts) or "never"
-
-
-def _appeal_text(a: dict | None) -> str:
-    if not a:
-        return "none"
-    return (f"{_num(a['probability'])} appeal; success {_num(a['success_if_false'])} if false, "
-            f"{_num(a['success_if_true'])} if true; decided after {a['delay_days']} days")
-
-
-def _memory_text(m: dict | None) -> str:
-    if not m:
-        return "records kept for ever"
-    out = f"records kept {m['default_days']} days" if m["default_days"] else "records kept for ever by default"
-    if m["by_event"]:
-        out += "; " + ", ".join(f"{e}: {d} days" for e, d in m["by_event"].items())
-    return out
-
-
-def _fed_text(f: dict) -> str:
-    by: dict[str, list[str]] = defaultdict(list)
-    for ev in f["events"]:
-        by[ev["life_domain"]].append(ev["event"])
-    text = "; ".join(f"{d}: {', '.join(evs)}" for d, evs in by.items()) or "-"
-    if f["unobserved"]:
-        text += f" (not observable: {', '.join(f['unobserved'])})"
-    return text
-
-
-def _md_cell(x) -> str:
-    return str(x).replace("|", "\\|").replace("\n", " ")
-
-
-def card_markdown(card: dict) -> str:
-    """The card as Markdown."""
-    out = []
-    for blk in _blocks(card):
-        kind = blk[0]
-        if kind in ("h1", "h2", "h3"):
-            out.append("#" * int(kind[1]) + " " + blk[1])
-        elif kind == "p":
-            out.append(blk[1])
-        elif kind == "ul":
-            out.append("\n".join(f"- {x}" for x in blk[1]))
-        elif kind == "table":
-            head, rows = blk[1], blk[2]
-            lines = ["| " + " | ".join(map(_md_cell, head)) + " |", "|" + "---|" * len(head)]
-            lines += ["| " + " | ".join(map(_md_cell, row)) + " |" for row in rows]
-            out.append("\n".join(lines))
-        out.append("")
-    return "\n".join(out)
-
-
-_CSS = """body{font-family:system-ui,sans-serif;max-width:72rem;margin:1rem auto;padding:0 1rem;color:#222}
-table{border-collapse:collapse;margin:.5rem 0 1rem;font-size:.9rem}
-th,td{border:1px solid #bbb;padding:.25rem .5rem;text-align:left;vertical-align:top}
-th{background:#eee}h2{border-bottom:2px solid #444;margin-top:2rem}li{margin:.2rem 0}"""
-
-
-def card_html(card: dict) -> str:
+def card_html(card: dict, docs: str = "docs/") -> str:
     """The card as one self-contained HTML page (inline CSS, no external resources)."""
-    e = html.escape
-    body = []
-    for blk in _blocks(card):
-        kind = blk[0]
-        if kind in ("h1", "h2", "h3", "p"):
-            body.append(f"<{kind}>{e(blk[1])}</{kind}>")
-        elif kind == "ul":
-            body.append("<ul>" + "".join(f"<li>{e(x)}</li>" for x in blk[1]) + "</ul>")
-        elif kind == "table":
-            head = "".join(f"<th>{e(str(h))}</th>" for h in blk[1])
-            rows = "".join("<tr>" + "".join(f"<td>{e(str(c))}</td>" for c in row) + "</tr>" for row in blk[2])
-            body.append(f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>")
-    title = e(f"Regime card: {card['regime']['name']}")
-    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f"<title>{title}</title><style>{_CSS}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n")
+    return render_html("card_page.html.j2", card=card, body=card_fragment(card, docs))

@@ -1,24 +1,26 @@
-"""One self-contained HTML report of a run, or of several runs side by side (`--vs`).
+"""One self-contained HTML report of a run, or of several runs (or replication sets) side by side (`--vs`).
 
-The file must open offline, years later, on any machine: plotly.js is embedded once from the
-installed plotly package, CSS is inline, and nothing is fetched (no CDN, no fonts, no images by
-URL). Figures come from scorelab.report.figures and carry aggregates only, so the file stays a few
-megabytes (plotly.js is most of it) even for a 1,000,000-citizen run.
+The report opens with the answers (whom the regime punishes, how often wrongly, what it does to
+behaviour, friendships, money and children), written by a template from the summary; then the
+evidence, one chart per question; then the detail. It must open offline, years later, on any
+machine: plotly.js is embedded once from the installed plotly package, CSS is inline, and nothing
+is fetched. Figures carry aggregates only, so the file stays a few megabytes (plotly.js is most of
+it) even for a 1,000,000-citizen run.
 
-Any one section that fails (a figure, the stories of a run made with an older regime schema) is
-replaced by a message saying why; the rest of the report is still written.
+This module gathers data; report/templates/report.html.j2 (autoescaped) writes every tag. Any one
+part that fails (a figure, the stories of a run made with an older regime schema) is replaced by a
+message saying why; the rest of the report is still written.
 """
 
 from __future__ import annotations
 
-import functools
 import hashlib
-import html
 import json
 import traceback
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
@@ -27,348 +29,193 @@ import scorelab
 from scorelab.errors import ScorelabError
 from scorelab.metrics.groups import FOUR_FIFTHS
 from scorelab.report import figures as F
+from scorelab.report import sources as S
+from scorelab.report.answers import QUESTIONS, run_facts
 from scorelab.report.figures import RunData, run_data
-from scorelab.store.runfolder import resolve_run
+from scorelab.report.render import DOCS_URL, dig, mean_of, measure, render_html
 
 SECTIONS: tuple[tuple[str, str], ...] = (
+    ("answers", "Answers"),
+    ("evidence", "The evidence, question by question"),
     ("summary", "Headline measures"),
     ("card", "Regime card and EU AI Act flags"),
     ("scores", "Scores and tiers over time"),
     ("lists", "List sizes over time"),
     ("measures", "Sanctions and rewards: rightful and wrongful"),
-    ("behaviour", "Behaviour change against the baseline"),
-    ("inequality", "Inequality against the baseline"),
+    ("behaviour", "Behaviour, act by act"),
     ("network", "Network isolation"),
     ("groups", "Deciles, groups and disparate impact"),
     ("stories", "Citizen stories"),
     ("assumptions", "Assumptions and sources"),
+    ("sources", "Mechanisms and sources cited"),
 )
+MAX_RUNS = 6
 FIG_CONFIG = {"displaylogo": False, "responsive": True}
 STORY_LINES = 40  # account lines shown per story; the rest is one command away
 GROUP_DIMENSIONS = (("income_decile", "Income decile"), ("age_band", "Age band"), ("urban", "Urban or rural"),
                     ("sex", "Sex"))
-
-CSS = """
-:root{--fg:#222;--muted:#666;--line:#ccc;--bad:#b00020;--badbg:#fde7ea;--ok:#1b5e20}
-*{box-sizing:border-box}
-body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;color:var(--fg);margin:0;line-height:1.45}
-header{background:#20232a;color:#fff;padding:1rem 2rem}
-header h1{margin:.2rem 0;font-size:1.5rem}
-header p{margin:.2rem 0;color:#ccc}
-nav.toc{position:sticky;top:0;background:#f6f6f6;border-bottom:1px solid var(--line);padding:.4rem 2rem;
- font-size:.9rem;z-index:10}
-nav.toc a{margin-right:1rem;color:#0b57d0;text-decoration:none;white-space:nowrap}
-main{max-width:80rem;margin:0 auto;padding:0 2rem 4rem}
-section{margin-top:2.5rem}
-h2{border-bottom:2px solid #444;padding-bottom:.2rem}
-table{border-collapse:collapse;margin:.5rem 0 1rem;font-size:.88rem}
-th,td{border:1px solid var(--line);padding:.25rem .5rem;text-align:left;vertical-align:top}
-th{background:#eee}
-td.num{text-align:right;font-variant-numeric:tabular-nums}
-.fail{background:var(--badbg);color:var(--bad);font-weight:600}
-.pass{color:var(--ok)}
-.note{color:var(--muted);font-size:.9rem}
-.error{color:var(--bad)}
-.card{border:1px solid var(--line);border-radius:6px;padding:0 1rem;margin:.5rem 0;max-height:60rem;overflow:auto}
-.figure{border:1px solid #eee;margin:.8rem 0}
-details>summary{cursor:pointer;font-weight:600;margin:.4rem 0}
-ol.account li{margin:.15rem 0}
-.story{border-left:4px solid #999;padding:.1rem 1rem;margin:1rem 0}
-"""
+EVIDENCE_NOTES = {
+    "whom": "Bars: the share of each group ever on a punitive list (black, gray, watch, no-fly); labels: how many "
+            "citizens that is.",
+    "wrongly": "Rightful and wrongful sanctions are drawn on their own scales so the wrongful few can be seen. "
+               "Wrongful: the sanction rests on false records (a false match, an invented report, or a listing "
+               "that would not have happened without them).",
+    "behaviour": "Both bars compare the regime's run with its paired baseline (same society, same random numbers): "
+                 "a fall in antisocial acts is the benefit a regime claims, a fall in lawful expression and "
+                 "movement is the chilling effect.",
+    "friendships": "Contacts lost: initial ties gone by the end (cut by avoidance, S1-M7). Penalised by association "
+                   "only: citizens who lost points for others' records and never for their own.",
+    "money": "Each citizen's savings and income at the end, minus the same citizen's in the paired baseline, "
+             "averaged by group. Everyone else is the reference: what the regime did to people it never touched.",
+    "children": "Sanctions in the education domain that fell on a child because of a household member's record or "
+                "listing (S1-M6); wrongful when that record was false.",
+}
 
 
-# ============================================================================ small helpers
-def _e(x: object) -> str:
-    return html.escape(str(x))
+# ============================================================================ guarded parts
+def _error_text(what: str, exc: BaseException) -> str:
+    if isinstance(exc, ScorelabError):
+        return f"{what} unavailable: {exc}"
+    last = traceback.extract_tb(exc.__traceback__)[-1]
+    return f"{what} unavailable: {type(exc).__name__}: {exc} ({Path(last.filename).name}:{last.lineno})"
 
 
-def _pct(x: float | None, signed: bool = False, digits: int = 2) -> str:
-    if x is None:
-        return "n/a"
-    return f"{x:+.{digits}%}" if signed else f"{x:.{digits}%}"
-
-
-def _num(x: float | None, digits: int = 3) -> str:
-    if x is None:
-        return "n/a"
-    if isinstance(x, int) or float(x).is_integer():
-        return f"{int(x):,}"
-    return f"{x:,.{digits}f}"
-
-
-class Markup(str):
-    """Text that is already HTML (not escaped again by _table)."""
-
-
-def _table(head: Sequence[str], rows: Sequence[Sequence[object]], num_from: int = 1,
-           classes: Sequence[Sequence[str]] | None = None) -> str:
-    """An HTML table; cells are escaped unless they are `Markup`; columns from num_from are numbers."""
-    out = ["<table><thead><tr>", *(f"<th>{_e(h)}</th>" for h in head), "</tr></thead><tbody>"]
-    for r, row in enumerate(rows):
-        out.append("<tr>")
-        for c, cell in enumerate(row):
-            cls = [("num" if c >= num_from else "")] + ([classes[r][c]] if classes and classes[r][c] else [])
-            attr = f' class="{" ".join(x for x in cls if x)}"' if any(cls) else ""
-            out.append(f"<td{attr}>{cell if isinstance(cell, Markup) else _e(cell)}</td>")
-        out.append("</tr>")
-    out.append("</tbody></table>")
-    return "".join(out)
-
-
-def _guard(what: str, fn: Callable[[], str]) -> str:
-    """Run one part of the report; on failure, a message instead of no report at all."""
+def _guard(what: str, fn: Callable[[], Any]) -> Any:
+    """Run one part of the report; on failure, {'error': why} instead of no report at all."""
     try:
         return fn()
-    except ScorelabError as exc:
-        return f'<p class="error">{_e(what)} unavailable: {_e(exc)}</p>'
     except Exception as exc:  # a report with one broken part beats no report
-        last = traceback.extract_tb(exc.__traceback__)[-1]
-        return (f'<p class="error">{_e(what)} unavailable: {_e(type(exc).__name__)}: {_e(exc)} '
-                f'({_e(Path(last.filename).name)}:{last.lineno})</p>')
+        return {"error": _error_text(what, exc)}
 
 
 def figure_html(fig: go.Figure, div_id: str) -> str:
-    """A figure as a <div> and a <script> calling Plotly.newPlot; plotly.js itself is embedded once."""
+    """A figure as plotly's own <div> and <script> (plotly.js itself is embedded once in the page)."""
     height = fig.layout.height or 420
-    return ('<div class="figure">' + fig.to_html(full_html=False, include_plotlyjs=False, div_id=div_id,
-                                                 config=FIG_CONFIG, default_height=f"{height}px") + "</div>")
+    return fig.to_html(full_html=False, include_plotlyjs=False, div_id=div_id, config=FIG_CONFIG,
+                       default_height=f"{height}px", default_width="100%")
 
 
-def _figure(name: str, rds: list[RunData], div_id: str, **kw) -> str:
-    return _guard(f"figure {name}", lambda: figure_html(F.FIGURES[name]([rd.folder for rd in rds], **kw), div_id))
+def _figure(name: str, rds: list[RunData], div_id: str, **kw) -> dict:
+    return _guard(f"figure {name}", lambda: {"html": figure_html(
+        F.FIGURES[name]([rd.folder if not rd.is_set else rd.set_folder for rd in rds], **kw), div_id)})
 
 
-# ============================================================================ sections
-def _listed(s: dict, rd: RunData, name: str) -> str:
-    return _pct((s.get("listed_share") or {}).get(name), digits=3)
-
-
-def _summary(rds: list[RunData]) -> str:
-    lists = []
+# ============================================================================ section data
+def _summary_rows(rds: list[RunData]) -> list[dict]:
+    """Rows of the headline table: label and, per run, a value with the style the `measure` filter prints."""
+    lists: list[str] = []
     for rd in rds:
-        for name in rd.summary.get("listed_share", {}):
+        for name in rd.summary.get("listed_share") or {}:
             if name not in lists:
                 lists.append(name)
 
-    def g(s, *keys):
-        for k in keys:
-            s = (s or {}).get(k) if isinstance(s, dict) else None
-        return s
+    def total(per: dict | None) -> float | None:
+        return None if per is None else sum(mean_of(v) or 0 for v in per.values())
 
-    rows: list[tuple[str, Callable[[dict, RunData], str]]] = [
-        ("regime", lambda s, rd: f"{s.get('regime')} ({rd.manifest.get('regime', {}).get('title', '')})"),
-        ("citizens x days (seed)", lambda s, rd: f"{s['citizens']:,} x {s['days']} (seed {s['seed']})"),
-        ("paired baseline run", lambda s, rd: s.get("baseline") or "none"),
-        ("true events", lambda s, rd: _num(s.get("events"))),
-        ("offences never recorded", lambda s, rd: _pct(s.get("missed_offence_share"), digits=1)),
-        ("false records kept", lambda s, rd: _num(s.get("false_records"))),
-        ("sanctions per 1,000 citizen-years", lambda s, rd: _num(sum((s.get("sanctions_per_1000") or {}).values()))),
-        ("rewards per 1,000 citizen-years", lambda s, rd: _num(sum((s.get("rewards_per_1000") or {}).values()))),
-        ("sanctions resting on false records", lambda s, rd: _pct(s.get("wrongful_sanction_share"))),
-        ("citizens ever wrongly listed", lambda s, rd: _pct(s.get("wrongly_listed_share"), digits=3)),
-        *[(f"ever listed: {name}", functools.partial(_listed, name=name)) for name in lists],
-        ("antisocial acts vs baseline (benefit)", lambda s, rd: _pct(s.get("antisocial_change"), signed=True)),
-        ("lawful expression vs baseline (chilling)", lambda s, rd: _pct(s.get("expression_change"), signed=True)),
-        ("mean final score", lambda s, rd: _num(s.get("mean_score"), 1)),
-        ("Gini of score", lambda s, rd: _num(g(s, "gini", "score"))),
-        ("Gini of income (baseline)", lambda s, rd: f"{_num(g(s, 'gini', 'income'))} "
-                                                    f"({_num(g(s, 'gini', 'income_baseline'))})"),
-        ("Gini of wealth (baseline)", lambda s, rd: f"{_num(g(s, 'gini', 'wealth'))} "
-                                                    f"({_num(g(s, 'gini', 'wealth_baseline'))})"),
-        ("in a poverty trap (365+ days listed or bottom tier)",
-         lambda s, rd: _pct(s.get("poverty_trap_share"), digits=3)),
-        ("penalised by association only", lambda s, rd: _pct(g(s, "network", "collateral_share"))),
-        ("children barred per 1,000 citizen-years", lambda s, rd: _num(s.get("children_barred"))),
-        ("penalising records appealed", lambda s, rd: _pct(s.get("appeal_rate"))),
-        ("false penalising records corrected", lambda s, rd: _pct(s.get("correction_rate"))),
-        ("wall time of the simulation", lambda s, rd: f"{s.get('wall_seconds') or 0:.1f} s"),
+    rows: list[tuple[str, Callable[[dict, RunData], Any], str]] = [
+        ("regime", lambda s, rd: f"{s.get('regime')} ({rd.manifest.get('regime', {}).get('title', '')})", "text"),
+        ("citizens x days (seed)", lambda s, rd: f"{rd.n:,} x {rd.days} "
+         + (f"({rd.set_runs} replications)" if rd.is_set else f"(seed {s.get('seed')})"), "text"),
+        ("paired baseline run", lambda s, rd: s.get("baseline") or "none", "text"),
+        ("true events", lambda s, rd: s.get("events"), "count"),
+        ("offences never recorded", lambda s, rd: s.get("missed_offence_share"), "pct"),
+        ("false records kept", lambda s, rd: s.get("false_records"), "count"),
+        ("sanctions per 1,000 citizen-years", lambda s, rd: total(s.get("sanctions_per_1000")), "num"),
+        ("rewards per 1,000 citizen-years", lambda s, rd: total(s.get("rewards_per_1000")), "num"),
+        ("sanctions resting on false records", lambda s, rd: s.get("wrongful_sanction_share"), "pct"),
+        ("citizens ever wrongly listed", lambda s, rd: s.get("wrongly_listed_share"), "pct"),
+        *[(f"ever listed: {name}", lambda s, rd, name=name: (s.get("listed_share") or {}).get(name), "pct")
+          for name in lists],
+        ("antisocial acts vs baseline (benefit)", lambda s, rd: s.get("antisocial_change"), "change"),
+        ("lawful expression vs baseline (chilling)", lambda s, rd: s.get("expression_change"), "change"),
+        ("final score, position in its own range", lambda s, rd: _position(rd), "pct"),
+        ("Gini of income (baseline)", lambda s, rd: _pair(dig(s, "gini", "income"), dig(s, "gini", "income_baseline")),
+         "text"),
+        ("Gini of wealth (baseline)", lambda s, rd: _pair(dig(s, "gini", "wealth"), dig(s, "gini", "wealth_baseline")),
+         "text"),
+        ("in a poverty trap (365+ days listed or bottom tier)", lambda s, rd: s.get("poverty_trap_share"), "pct"),
+        ("penalised by association only", lambda s, rd: dig(s, "network", "collateral_share"), "pct"),
+        ("children barred per 1,000 citizen-years", lambda s, rd: s.get("children_barred"), "num"),
+        ("penalising records appealed", lambda s, rd: s.get("appeal_rate"), "pct"),
+        ("false penalising records corrected", lambda s, rd: s.get("correction_rate"), "pct"),
+        ("wall time of the simulation (s)", lambda s, rd: s.get("wall_seconds"), "num"),
     ]
-    body = [(label, *(Markup(_e(f(rd.summary, rd))) for rd in rds)) for label, f in rows]
-    return (_table(["measure", *(rd.run_id for rd in rds)], body) +
-            '<p class="note">Keys and definitions: docs/METRICS.md. Rates are per 1,000 citizen-years '
-            "(citizens x days / 365).</p>")
+    out = []
+    for label, get, style in rows:
+        out.append({"label": label, "style": style,
+                    "values": [_guard(label, lambda get=get, rd=rd: get(rd.summary, rd)) for rd in rds]})
+    return out
 
 
-def _card_body(rd: RunData) -> tuple[dict, str]:
-    from scorelab.regime.card import card_html, regime_card
-
-    card = regime_card(rd.regime)
-    page = card_html(card)
-    body = page.split("<body>", 1)[1].rsplit("</body>", 1)[0]
-    for a, b in (("h3", "h5"), ("h2", "h4"), ("h1", "h3")):  # below the report's own h2
-        body = body.replace(f"<{a}>", f"<{b}>").replace(f"</{a}>", f"</{b}>")
-    return card, body
+def _pair(a: Any, b: Any) -> str:
+    return f"{measure(a, 'ratio')} ({measure(b, 'ratio')})"
 
 
-def _cards(rds: list[RunData]) -> str:
-    from scorelab.regime.card import FLAGS
+def _position(rd: RunData) -> float | None:
+    """The mean final score as a position in the regime's own score range (a footing shared by all regimes)."""
+    m = mean_of(rd.summary.get("mean_score"))
+    sc = (rd.first_scorer or {}).get("score") or {}
+    if m is None or "min" not in sc or float(sc["max"]) <= float(sc["min"]):
+        return None
+    return (m - float(sc["min"])) / (float(sc["max"]) - float(sc["min"]))
 
-    cards: dict[str, tuple[dict, str] | str] = {}
+
+def _cards(rds: list[RunData], links: str) -> dict:
+    from scorelab.regime.card import FLAGS, card_fragment, regime_card
+
+    cards: dict[str, dict] = {}
     for rd in rds:
         try:
-            cards[rd.run_id] = _card_body(rd)
+            card = regime_card(rd.regime)
+            cards[rd.run_id] = {"card": card, "html": card_fragment(card, links, offset=2)}
         except ScorelabError as exc:
-            cards[rd.run_id] = f"the run's regime file does not validate against this version of scorelab: {exc}"
-    head = ["flag (EU AI Act Art. 5(1)(c) and mechanisms)", *(rd.run_id for rd in rds)]
-    rows, classes = [], []
+            cards[rd.run_id] = {"error": f"the run's regime file does not validate against this version of "
+                                         f"scorelab: {exc}"}
+    flags = []
     for fid, title, article, _ in FLAGS:
-        row: list[object] = [f"{title} ({article})"]
-        cls = [""]
+        cells = []
         for rd in rds:
             c = cards[rd.run_id]
-            if isinstance(c, str):
-                row.append("n/a")
-                cls.append("")
-                continue
-            items = next((f["items"] for f in c[0]["flags"] if f["id"] == fid), [])
-            row.append(f"raised: {len(items)} item(s)" if items else "not raised")
-            cls.append("fail" if items else "pass")
-        rows.append(row)
-        classes.append(cls)
-    out = [_table(head, rows, num_from=99, classes=classes),
-           '<p class="note">The full card of each regime follows: what it observes, scores, sanctions and rewards, '
-           "which data feeds which sanction, and why each flag is raised.</p>"]
-    seen: set[str] = set()
-    for i, rd in enumerate(rds):
+            items = None if "error" in c else next((f["items"] for f in c["card"]["flags"] if f["id"] == fid), [])
+            cells.append(None if items is None else len(items))
+        flags.append({"title": title, "article": article, "cells": cells})
+    shown, seen = [], set()
+    for rd in rds:
         key = hashlib.sha256(rd.regime_text.encode()).hexdigest()
-        if key in seen:
-            continue
-        seen.add(key)
-        c = cards[rd.run_id]
-        inner = f'<p class="error">{_e(c)}</p>' if isinstance(c, str) else f'<div class="card">{c[1]}</div>'
-        out.append(f"<details{' open' if i == 0 else ''}><summary>Regime card: {_e(rd.regime_data.get('name'))} "
-                   f"({_e(rd.run_id)})</summary>{inner}</details>")
-    return "".join(out)
+        if key not in seen:
+            seen.add(key)
+            shown.append({"run_id": rd.run_id, "regime": rd.regime_data.get("name"), **cards[rd.run_id]})
+    return {"flags": flags, "cards": shown}
 
 
-def _behaviour_text(rds: list[RunData]) -> str:
-    rows = []
-    for rd in rds:
-        s = rd.summary
-        rows.append((rd.run_id, s.get("baseline") or "none", _pct(s.get("antisocial_change"), signed=True),
-                     _pct(s.get("expression_change"), signed=True)))
-    return (_table(["run", "paired baseline", "antisocial acts (benefit)", "lawful expression (chilling)"], rows,
-                   num_from=2) +
-            '<p class="note">Both runs share the society and every behavioural random draw (common random numbers), '
-            "so the difference is the regime's effect. A fall in antisocial acts is the benefit a regime claims; a "
-            "fall in lawful expression and movement is the chilling effect. They are shown apart on purpose.</p>")
-
-
-def _inequality_text(rds: list[RunData]) -> str:
-    rows = []
-    for rd in rds:
-        gi = rd.summary.get("gini") or {}
-        mob = rd.summary.get("mobility") or {}
-        down = next((v.get("downward_share") for v in mob.values() if v.get("moves")), None)
-        rows.append((rd.run_id, _num(gi.get("score")), _num(gi.get("income")), _num(gi.get("income_baseline")),
-                     _num(gi.get("wealth")), _num(gi.get("wealth_baseline")),
-                     _pct(rd.summary.get("poverty_trap_share"), digits=3), _pct(down, digits=1)))
-    return _table(["run", "Gini score", "Gini income", "baseline", "Gini wealth", "baseline", "poverty trap",
-                   "tier moves downward"], rows)
-
-
-def _network_text(rds: list[RunData]) -> str:
-    rows = []
-    for rd in rds:
-        n = rd.summary.get("network") or {}
-        rows.append((rd.run_id, _num(n.get("mean_degree_initial")), _num(n.get("mean_degree_final")),
-                     _num(n.get("mean_degree_lost_listed")), _num(n.get("mean_degree_lost_others")),
-                     _pct(n.get("listed_isolated_share")), _num(n.get("ties_cut")),
-                     _pct(n.get("collateral_share")), _num(n.get("components")),
-                     _pct(n.get("largest_component_share"))))
-    return (_table(["run", "mean contacts at start", "at end", "ties lost: listed", "ties lost: others",
-                    "listed left with no contact", "ties cut by avoidance", "penalised by association only",
-                    "components", "largest component"], rows) +
-            '<p class="note">Ties lost count initial contacts gone by the end (cut by avoidance, S1-M7); ties formed '
-            "during the run are not subtracted. Keys: docs/METRICS.md, network.</p>")
-
-
-def _groups_tables(rd: RunData) -> str:
+def _groups(rd: RunData) -> list[dict]:
     bg = rd.summary.get("by_group") or {}
-    groups, impact = bg.get("groups") or {}, bg.get("disparate_impact") or {}
     out = []
     for dim, title in GROUP_DIMENSIONS:
-        rows = groups.get(dim) or {}
+        rows = (bg.get("groups") or {}).get(dim) or {}
         if not rows:
             continue
-        body = [(g, _num(r.get("citizens")), _pct(r.get("listed_share"), digits=3),
-                 _num(r.get("sanctions_per_1000"), 2), _pct(r.get("wrongful_sanction_share")),
-                 _num(r.get("mean_score"), 1), _num(r.get("mean_savings"), 0))
-                for g, r in ((g, rows[g]) for g in F._group_order(dim, list(rows)))]
-        out.append(f"<h4>{_e(title)}</h4>")
-        out.append(_table([title.lower(), "citizens", "ever punitively listed", "sanctions per 1,000 citizen-years",
-                           "wrongful sanctions", "mean score", "mean savings (yuan)"], body))
-        di = impact.get(dim) or {}
-        di_rows, di_cls = [], []
-        for what in ("listing", "sanctions"):
-            d = di.get(what) or {}
-            ratio, fails = d.get("ratio"), bool(d.get("fails_four_fifths"))
-            di_rows.append((what, _num(ratio), "FAILS the four-fifths rule" if fails else
-                            ("passes" if ratio is not None else "no adverse outcome")))
-            di_cls.append(["", "fail" if fails else "", "fail" if fails else "pass"])
-        out.append(_table(["disparate impact of", "ratio lowest/highest rate", f"four-fifths rule (< {FOUR_FIFTHS})"],
-                          di_rows, classes=di_cls))
-    return "".join(out) or '<p class="note">No group measures in this run.</p>'
+        impact = (bg.get("disparate_impact") or {}).get(dim) or {}
+        out.append({"title": title, "rows": [{"group": g, **rows[g]} for g in F._group_order(dim, list(rows))],
+                    "impact": [{"what": what, "ratio": (impact.get(what) or {}).get("ratio"),
+                                "fails": bool((impact.get(what) or {}).get("fails_four_fifths"))}
+                               for what in ("listing", "sanctions")]})
+    return out
 
 
-def _groups(rds: list[RunData]) -> str:
-    out = [_figure("groups", rds, "fig-groups-decile", dimension="income_decile"),
-           _figure("groups", rds, "fig-groups-age", dimension="age_band"),
-           '<p class="note">Disparate impact: the lowest group rate of an adverse outcome over the highest, per '
-           "dimension; below 0.8 fails the four-fifths rule (US EEOC guideline, used here as a screening "
-           "threshold).</p>"]
-    for i, rd in enumerate(rds):
-        out.append(f"<details{' open' if i == 0 else ''}><summary>Tables: {_e(rd.run_id)}</summary>"
-                   f"{_guard('group tables', lambda rd=rd: _groups_tables(rd))}</details>")
-    return "".join(out)
-
-
-def _story_html(s: dict, run_id: str) -> str:
-    desc = str(s.get("description", ""))
-    head = f"<h4>{_e(desc[:1].upper() + desc[1:])} <code class=\"note\">{_e(s.get('criterion', ''))}</code></h4>"
-    if s.get("citizen") is None:
-        return f'<div class="story">{head}<p class="note">{_e(s.get("note") or "no citizen meets it")}</p></div>'
-    e = s.get("explanation") or {}
-    lines = list(e.get("account") or [])
-    more = len(lines) - STORY_LINES
-    items = "".join(f"<li>{_e(x)}</li>" for x in lines[:STORY_LINES])
-    tail = (f'<p class="note">{more} more line(s): <code>scorelab explain {_e(run_id)} {_e(s["citizen"])}</code></p>'
-            if more > 0 else "")
-    final = e.get("final") or {}
-    profile = e.get("profile") or {}
-    facts = ", ".join(f"{k} {v}" for k, v in profile.items())
-    fin = (f"final score {_num(final.get('score'), 1)}, tier {final.get('tier') or '-'}"
-           if final.get("score") is not None else "")
-    notes = "".join(f"<li>{_e(n)}</li>" for n in e.get("notes") or [])
-    return (f'<div class="story">{head}<p><strong>citizen {_e(s["citizen"])}</strong>: {_e(s.get("why", ""))}</p>'
-            f'<p class="note">{_e(facts)}{"; " if facts and fin else ""}{_e(fin)}</p>'
-            f'<ol class="account">{items}</ol>{tail}'
-            + (f'<details><summary>notes</summary><ul class="note">{notes}</ul></details>' if notes else "")
-            + "</div>")
-
-
-def _stories_one(rd: RunData) -> str:
+def _stories(rd: RunData, links: str) -> list[dict]:
     from scorelab import api
+    from scorelab.ledger.explain import render_account
 
-    picked = api.stories(rd.folder)
-    if not picked:
-        return '<p class="note">No stories for this run.</p>'
-    return "".join(_story_html(s, rd.run_id) for s in picked)
-
-
-def _stories(rds: list[RunData], enabled: bool) -> str:
-    if not enabled:
-        return '<p class="note">Stories were left out of this report (--no-stories).</p>'
-    out = ['<p class="note">The people behind the numbers: for each criterion, the citizen who shows it most '
-           "clearly (ties to the lowest id), explained from the ledger with the source of every rule. Citizens are "
-           "synthetic row numbers.</p>"]
-    for i, rd in enumerate(rds):
-        out.append(f"<details{' open' if i == 0 else ''}><summary>Stories: {_e(rd.run_id)}</summary>"
-                   f"{_guard('citizen stories', lambda rd=rd: _stories_one(rd))}</details>")
-    return "".join(out)
+    out = []
+    for s in api.stories(rd.folder):
+        e = s.get("explanation") or {}
+        lines = render_account(e, "html", links) if e.get("happenings") else list(e.get("account") or [])
+        out.append({**s, "lines": lines[:STORY_LINES], "more": max(0, len(lines) - STORY_LINES),
+                    "final": e.get("final") or {}, "profile": e.get("profile") or {}, "notes": e.get("notes") or []})
+    return out
 
 
-# ---------------------------------------------------------------------------- assumptions
 def sourced_blocks(data: dict) -> list[tuple[str, dict]]:
     """Every block of regime YAML data that carries numbers: a mapping with `source` or `assumption`.
 
@@ -404,115 +251,99 @@ def _param_text(block: dict) -> str:
     return "; ".join(parts)
 
 
-def _reference_text(refs: dict, key: str) -> Markup:
-    r = refs.get(key) if isinstance(refs, dict) else None
-    if not isinstance(r, dict):
-        return Markup(f"{_e(key)} <span class='error'>(not in references)</span>")
-    text = f"<strong>{_e(key)}</strong>: {_e(r.get('title', ''))}"
-    if r.get("document"):
-        text += f" ({_e(r['document'])})"
-    if r.get("reliability"):
-        text += f" [reliability {_e(r['reliability'])}]"
-    if r.get("url"):
-        text += f" <a href=\"{_e(r['url'])}\" rel=\"noreferrer\">{_e(r['url'])}</a>"
-    return Markup(text)
-
-
-def _assumptions_one(rd: RunData) -> str:
+def _assumptions(rd: RunData) -> dict:
     data = rd.regime_data
     refs = data.get("references") or {}
-    blocks = sourced_blocks(data)
-    rows = []
-    for path, b in blocks:
-        src = _reference_text(refs, str(b["source"])) if b.get("source") else Markup("<em>assumption</em>")
-        rows.append((path, b.get("description", ""), _param_text(b), src))
-    n_src = sum(1 for _, b in blocks if b.get("source"))
-    out = [f"<p>{len(blocks)} blocks of parameters: {n_src} cite a source, {len(blocks) - n_src} are assumptions. "
-           "Every number a regime uses sits in one of these blocks (the regime language requires a source or "
-           "<code>assumption: true</code> on each).</p>",
-           _table(["block", "description", "parameters", "source"], rows, num_from=99)]
-    if refs:
-        out.append("<h4>References</h4>")
-        out.append(_table(["reference"], [(_reference_text(refs, k),) for k in refs], num_from=99))
+    blocks = []
+    for path, b in sourced_blocks(data):
+        key = str(b["source"]) if b.get("source") else None
+        blocks.append({"path": path, "description": b.get("description", ""), "params": _param_text(b),
+                       "source": key, "known": key is None or key in refs})
     m = rd.manifest
     soc = m.get("society") or {}
-    run_rows = [("citizens", soc.get("citizens")), ("days", m.get("days")), ("seed", m.get("seed")),
-                ("society", json.dumps({k: v for k, v in soc.items() if k != "citizens"})),
-                ("regime origin", (m.get("regime") or {}).get("origin")),
-                ("regime sha256", (m.get("regime") or {}).get("sha256")),
-                ("ledger", json.dumps(m.get("ledger"))), ("events written", m.get("events_written")),
-                ("scorelab version", m.get("scorelab_version"))]
-    out.append("<h4>Run parameters</h4>")
-    out.append(_table(["parameter", "value"], run_rows, num_from=99))
-    return "".join(out)
+    run = [("citizens", soc.get("citizens")), ("days", m.get("days")), ("seed", m.get("seed")),
+           ("society", json.dumps({k: v for k, v in soc.items() if k != "citizens"})),
+           ("regime origin", (m.get("regime") or {}).get("origin")),
+           ("regime sha256", (m.get("regime") or {}).get("sha256")),
+           ("ledger", json.dumps(m.get("ledger"))), ("events written", m.get("events_written")),
+           ("scorelab version", m.get("scorelab_version"))]
+    return {"blocks": blocks, "sourced": sum(1 for b in blocks if b["source"]),
+            "references": [{"key": k, **S.cite(k, v if isinstance(v, dict) else None)} for k, v in refs.items()],
+            "run": run}
 
 
-def _assumptions(rds: list[RunData]) -> str:
-    out = []
-    for i, rd in enumerate(rds):
-        out.append(f"<details{' open' if i == 0 else ''}><summary>Assumptions and sources: {_e(rd.run_id)} "
-                   f"(regime {_e(rd.regime_data.get('name', '?'))})</summary>"
-                   f"{_guard('assumptions', lambda rd=rd: _assumptions_one(rd))}</details>")
-    return "".join(out)
+def _glossary(rds: list[RunData]) -> dict:
+    """Every mechanism (marked where a regime implements it) and every reference the regimes cite."""
+    used: dict[str, list[str]] = {}
+    refs: dict[str, dict] = {}
+    for rd in rds:
+        data = rd.regime_data
+        for mid in data.get("mechanisms") or ():
+            used.setdefault(str(mid), []).append(str(data.get("name")))
+        for k, v in (data.get("references") or {}).items():
+            refs.setdefault(k, S.cite(k, v if isinstance(v, dict) else None))
+    mechanisms = [{"id": mid, **m, "regimes": sorted(set(used.get(mid, [])))} for mid, m in S.mechanisms().items()]
+    return {"mechanisms": mechanisms, "sources": list(refs.values())}
 
 
 # ============================================================================ the page
-def _resolve(run: str | Path, runs_dir: Path | None) -> Path:
-    return resolve_run(run, Path(runs_dir) if runs_dir is not None else None)
-
-
 def build_report(run: str | Path, vs: Sequence[str | Path] = (), runs_dir: str | Path | None = None,
-                 stories: bool = True) -> str:
-    """The report as one HTML string: `run` first, then each run of `vs` on the same axes."""
-    folders: list[Path] = []
+                 stories: bool = True, docs: str = DOCS_URL) -> str:
+    """The report as one HTML string: `run` first, then each run (or set) of `vs` beside it.
+
+    `docs` is where the report links for the full documents (docs/MECHANISMS.md, docs/SOURCES.md)."""
+    rds: list[RunData] = []
     for r in (run, *vs):
-        f = _resolve(r, Path(runs_dir) if runs_dir is not None else None).resolve()
-        if f not in folders:
-            folders.append(f)
-    rds = [run_data(f) for f in folders]
-    ids = ", ".join(rd.run_id for rd in rds)
-    title = f"scorelab report: {ids}"
-    sections = {
-        "summary": lambda: _guard("headline measures", lambda: _summary(rds)),
-        "card": lambda: _guard("regime card", lambda: _cards(rds)),
-        "scores": lambda: "".join([
-            _figure("score_over_time", rds, "fig-score-time"), _figure("score_histogram", rds, "fig-score-hist"),
-            _figure("tier_shares", rds, "fig-tiers"),
-            '<p class="note">Percentiles and tier shares over time are rebuilt from the ledger (every score change '
-            "is a row) at up to 400 days; the histogram is of final scores. With several scorers, percentiles and "
-            "tiers are of the first scorer.</p>"]),
-        "lists": lambda: _figure("list_sizes", rds, "fig-lists"),
-        "measures": lambda: _figure("sanctions_rewards", rds, "fig-measures") +
-        '<p class="note">Wrongful: the measure rests on false records (a false match, an invented report, or a '
-        "listing that would not have happened without them). See measures.wrongful in docs/RUN_FORMAT.md.</p>",
-        "behaviour": lambda: _guard("behaviour", lambda: _behaviour_text(rds)) +
-        _figure("behaviour_change", rds, "fig-behaviour"),
-        "inequality": lambda: _guard("inequality", lambda: _inequality_text(rds)) +
-        _figure("inequality", rds, "fig-gini") + _figure("lorenz", rds, "fig-lorenz"),
-        "network": lambda: _guard("network", lambda: _network_text(rds)) +
-        _figure("network_isolation", rds, "fig-network"),
-        "groups": lambda: _groups(rds),
-        "stories": lambda: _stories(rds, stories),
-        "assumptions": lambda: _assumptions(rds),
+        rd = run_data(r, Path(runs_dir) if runs_dir is not None else None)
+        if all(x.run_id != rd.run_id for x in rds):
+            rds.append(rd)
+    if len(rds) > MAX_RUNS:
+        raise ScorelabError(f"got {len(rds)} runs", key="--vs", allowed=f"at most {MAX_RUNS} runs in one report")
+    links = S.IN_PAGE  # ids and keys link to the report's own glossary, which links on to `docs`
+    many = len(rds) > 1
+    facts = [_guard(f"answers for {rd.run_id}", lambda rd=rd: run_facts(rd)) for rd in rds]
+    for f, rd in zip(facts, rds, strict=True):
+        if "error" in f:
+            f["run_id"] = rd.run_id
+    evidence = [{"id": qid, "question": q, "note": EVIDENCE_NOTES[qid],
+                 "figure": _figure(F.ANSWER_FIGURES[qid].__name__, rds, f"fig-answer-{qid}")} for qid, q in QUESTIONS]
+    detail = {
+        "scores": [_figure("score_over_time", rds, "fig-score-time"), _figure("score_histogram", rds, "fig-score-hist"),
+                   _figure("tier_shares", rds, "fig-tiers")],
+        "lists": [_figure("list_sizes", rds, "fig-lists")],
+        "measures": [_figure("sanctions_rewards", rds, "fig-measures")],
+        "behaviour": [_figure("behaviour_change", rds, "fig-behaviour")],
+        "network": [_figure("network_isolation", rds, "fig-network")],
+        "groups": [_figure("groups", rds, "fig-groups-decile", dimension="income_decile"),
+                   _figure("groups", rds, "fig-groups-age", dimension="age_band")],
     }
-    toc = "".join(f'<a href="#{sid}">{_e(h)}</a>' for sid, h in SECTIONS)
-    body = "".join(f'<section id="{sid}"><h2>{_e(h)}</h2>{sections[sid]()}</section>' for sid, h in SECTIONS)
-    made = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    sub = (f"{len(rds)} runs side by side on the same axes" if len(rds) > 1 else "one run") + \
-        f" · scorelab {scorelab.__version__} · made {made} · synthetic citizens only"
-    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-            f"<title>{_e(title)}</title><style>{CSS}</style>"
-            f"<script type=\"text/javascript\">{get_plotlyjs()}</script></head><body>"
-            f"<header><h1>{_e(title)}</h1><p>{_e(sub)}</p></header><nav class=\"toc\">{toc}</nav>"
-            f"<main>{body}</main></body></html>\n")
+    ids = ", ".join(rd.run_id for rd in rds)
+    context = {
+        "title": f"scorelab report: {ids}", "rds": rds, "many": many, "sections": SECTIONS,
+        "colours": [F._colour(i) for i in range(len(rds))], "questions": QUESTIONS, "facts": facts,
+        "evidence": evidence, "detail": detail, "links": links, "docs": docs, "four_fifths": FOUR_FIFTHS,
+        "summary_rows": _guard("headline measures", lambda: _summary_rows(rds)),
+        "cards": _guard("regime card", lambda: _cards(rds, links)),
+        "network": [rd.summary.get("network") or {} for rd in rds],
+        "groups": [{"run_id": rd.run_id, "tables": _guard("group tables", lambda rd=rd: _groups(rd))} for rd in rds],
+        "stories": [{"run_id": rd.run_id, "picked": _guard("citizen stories", lambda rd=rd: _stories(rd, links))}
+                    for rd in rds] if stories else None,
+        "assumptions": [{"run_id": rd.run_id, "regime": rd.regime_data.get("name", "?"),
+                         "data": _guard("assumptions", lambda rd=rd: _assumptions(rd))} for rd in rds],
+        "glossary": _guard("mechanisms and sources", lambda: _glossary(rds)),
+        "subtitle": (f"{len(rds)} runs side by side" if many else "one run")
+        + f" · scorelab {scorelab.__version__} · made {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}"
+        + " · synthetic citizens only",
+        "plotly_js": get_plotlyjs(),
+    }
+    return render_html("report.html.j2", **context)
 
 
 def write_report(run: str | Path, out: str | Path, vs: Sequence[str | Path] = (), runs_dir: str | Path | None = None,
-                 stories: bool = True) -> Path:
+                 stories: bool = True, docs: str = DOCS_URL) -> Path:
     """Write the report to `out` (written to a temporary name first, so a reader never sees half a file)."""
     out = Path(out)
-    text = build_report(run, vs, runs_dir, stories)
+    text = build_report(run, vs, runs_dir, stories, docs)
     if not out.parent.is_dir():
         raise ScorelabError("folder does not exist", path=str(out.parent), allowed="an existing folder")
     tmp = out.with_name(f".{out.name}.tmp")
@@ -523,4 +354,3 @@ def write_report(run: str | Path, out: str | Path, vs: Sequence[str | Path] = ()
         tmp.unlink(missing_ok=True)
         raise ScorelabError(f"cannot write: {exc.strerror or exc}", path=str(out)) from None
     return out
-

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import inspect
-import json
 import math
 import re
 import uuid
@@ -24,6 +23,7 @@ from pathlib import Path
 
 import yaml
 
+from scorelab.regime.dated import on_day
 from scorelab.server.state import BadInput, Limits
 
 DEFAULTS = {"citizens": 100_000, "days": 365, "seed": 0, "baseline": "none"}  # as `scorelab run`
@@ -85,11 +85,19 @@ class Composed:
 
 # ============================================================================ presets and their knobs
 def preset_data(preset: str) -> dict:
-    """The preset as plain data; a JSON round trip unshares what YAML anchors share (`<<: *bureau`), so that
-    a change to one scorer is not a change to its siblings."""
+    """The preset as plain data, every node its own: what YAML anchors share (`<<: *bureau`) is copied, so
+    that a change to one scorer is not a change to its siblings (dated values keep their whole-number days)."""
     from scorelab.regime.loader import load_regime
 
-    return json.loads(json.dumps(yaml.safe_load(load_regime(preset).text)))
+    return _unshared(yaml.safe_load(load_regime(preset).text))
+
+
+def _unshared(node):
+    if isinstance(node, dict):
+        return {k: _unshared(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_unshared(v) for v in node]
+    return node
 
 
 @lru_cache(maxsize=32)
@@ -107,7 +115,7 @@ def knobs(preset: str) -> tuple[Knob, ...]:
             if not isinstance(block, dict):
                 continue
             for spec in specs:
-                v = block.get(spec.field, spec.default)
+                v = on_day(block.get(spec.field, spec.default), 0)  # a dated value shows its day-0 value
                 if isinstance(v, int | float) and not isinstance(v, bool):
                     out.append(Knob(f"scorers.{name}.{prefix}.{spec.field}", name, str(group), spec, float(v)))
     return tuple(out)
