@@ -114,8 +114,10 @@ def _print_summary(s: dict) -> None:
     if s.get("antisocial_change") is not None:
         t.add_row("antisocial acts vs baseline", f"{s['antisocial_change']:+.1%}")
         t.add_row("lawful expression vs baseline", f"{s['expression_change']:+.1%}")
-    if s.get("mean_score") is not None:
-        t.add_row("mean score", f"{s['mean_score']:.1f}")
+    for name, sc in (s.get("scores") or {}).items():  # on its own range: scores of two regimes never share an axis
+        lo, hi = sc["range"]
+        below = f"; {sc['below_initial_tier_share']:.1%} below the starting tier" if "tiers" in sc else ""
+        t.add_row(f"score {name}", f"mean {sc['mean']:.1f} on {lo:g}-{hi:g} (started {sc['initial']:g}){below}")
     out_console.print(t)
 
 
