@@ -78,11 +78,12 @@ def _person_years(folder: Path, column: str) -> float:
     return float(daily.sum() / 365)
 
 
-def refusals_per_listed_year(folder: Path, scorer: str = "courts", column: str = "listed:dishonest") -> float:
+def refusals_per_listed_year(folder: Path, scorer: str = "courts", column: str = "listed:dishonest") -> float | None:
     """Flight and rail refusals per listed person-year."""
     [(k,)] = duckdb.sql(f"SELECT count(*) FROM {_q(folder / 'measures.parquet')} WHERE measure IN "
                         f"('{scorer}:flight_ban', '{scorer}:rail_ban')").fetchall()
-    return k / _person_years(folder, column)
+    py = _person_years(folder, column)
+    return k / py if py else None
 
 
 def flight_share(folder: Path, scorer: str = "courts") -> float | None:
@@ -92,11 +93,12 @@ def flight_share(folder: Path, scorer: str = "courts") -> float | None:
     return rows.get(f"{scorer}:flight_ban", 0) / total if total else None
 
 
-def removals_per_listed_year(folder: Path) -> float:
+def removals_per_listed_year(folder: Path) -> float | None:
     """Removals on a recorded repayment (compliance exits) per listed person-year."""
     [(k,)] = duckdb.sql(f"SELECT count(*) FROM {_q(folder / 'list_events.parquet')} WHERE action = 'exit' "
                         f"AND reason = 'compliance' AND list = 'courts:dishonest'").fetchall()
-    return k / _person_years(folder, "listed:dishonest")
+    py = _person_years(folder, "listed:dishonest")
+    return k / py if py else None
 
 
 # ---------------------------------------------------------------------------- unified
