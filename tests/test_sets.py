@@ -7,6 +7,8 @@ import json
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from scipy import stats
 
 import scorelab
@@ -116,3 +118,13 @@ def test_bad_replications_are_one_clear_line(runner, tmp_path, bad):
                                  str(tmp_path), "--quiet"])
     assert result.exit_code == 2 and "Traceback" not in result.output
     assert not any(p.is_dir() for p in tmp_path.iterdir()) if tmp_path.exists() else True
+
+
+@given(st.lists(st.floats(-1e6, 1e6, allow_nan=False), min_size=2, max_size=30))
+def test_t_interval_matches_scipy(values):
+    got = stat(values)
+    assert got["n"] == len(values) and got["mean"] == pytest.approx(np.mean(values), abs=1e-6)
+    if np.std(values) > 1e-9:
+        low, high = stats.t.interval(0.95, len(values) - 1, loc=np.mean(values), scale=stats.sem(values))
+        assert got["ci95"] == pytest.approx([low, high], rel=1e-6, abs=1e-6)
+    assert got["ci95"][0] <= got["mean"] + 1e-6 and got["mean"] <= got["ci95"][1] + 1e-6
