@@ -177,8 +177,14 @@ def _example(runs: Path, set_id: str) -> dict | None:
     if story is None:
         return None
     e = story["explanation"]
+    account = e["account"]
+    start = next((i for i, line in enumerate(account) if any(w in line for w in FALSE_WORDS)), 0)
+    lines = [line for line in account[start:] if "no channel recorded it" not in line][:7]
     return {"run": first, "citizen": story["citizen"], "head": f"citizen {e['citizen']} in run {e['run_id']} "
-            f"({e['regime']}, {e['days']} days)", "lines": e["account"][:6]}
+            f"({e['regime']}, {e['days']} days)", "lines": lines}
+
+
+FALSE_WORDS = ("did not commit", "never happened", "wrong person", "false match")
 
 
 # ---------------------------------------------------------------------------- rendering
@@ -263,7 +269,7 @@ def _example_text(fig: dict) -> str | None:
     def fails(d):
         r = d.get("fails_four_fifths") or {}
         share = r.get("mean") if isinstance(r, dict) else None
-        return "never" if share == 0 else "in every replication" if share == 1 else \
+        return "in no replication" if share == 0 else "in every replication" if share == 1 else \
             f"in {100 * share:.0f}% of the replications" if share is not None else "n/a"
 
     sc = h["scores"].get("state") or {}
@@ -274,9 +280,9 @@ def _example_text(fig: dict) -> str | None:
         f"and {num(h['sanctions_per_1000'])} sanctions fell per 1,000 citizen-years; the most common (per 1,000): "
         f"{top}. The poorest and richest income deciles are listed alike ({pct(h['listed_d1'], 2)} against "
         f"{pct(h['listed_d10'], 2)} ever on a punitive list). Among adults (children cannot be listed) the "
-        f"age-band ratio of listing rates is {num(age.get('ratio'), 2)}, below the four-fifths line "
-        f"{fails(age)}; of sanction rates {num(age_s.get('ratio'), 2)}, below it {fails(age_s)} "
-        "(`by_group.disparate_impact`, counts in the summary).",
+        f"age-band ratio of listing rates is {num(age.get('ratio'), 2)} (below the four-fifths line "
+        f"{fails(age)}), of sanction rates {num(age_s.get('ratio'), 2)} (below it {fails(age_s)}): the young "
+        "adults carry more of the sanctions (`by_group.disparate_impact`, with the counts).",
         f"- **How often wrongly.** {pct(h['wrongful_sanction_share'], 2)} of sanctions rested on a false record "
         f"(a face-recognition false match, a record put on the wrong citizen, an invented report, a bank file "
         f"error); {pct(h['falsely_recorded_share'], 2)} of citizens had a false record, "
