@@ -29,7 +29,7 @@ browser:
 	else echo "chromium not installed and not root: the browser tests will be skipped"; fi
 
 lint: install-test
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks scripts
 
 test: install-test browser lint
 	$(BIN)/python -m pytest

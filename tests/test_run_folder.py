@@ -144,7 +144,8 @@ def test_summary_json(runner, demo, demo_run):
 def test_summary_table(runner, demo, demo_run):
     _, out = demo
     result = runner.invoke(app, ["summary", demo_run.name, "--out", str(out)])
-    assert result.exit_code == 0 and "mean score" in result.output
+    # a score is shown on its own range, never as a bare mean to compare across regimes
+    assert result.exit_code == 0 and "score state" in result.output and "on 0-1300" in result.output
 
 
 def test_regimes_command(runner):

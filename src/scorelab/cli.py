@@ -57,16 +57,19 @@ def run(
                                                   help="share of citizens whose ledger rows are kept"),
     events: str = typer.Option("notable", "--events", help="true events written: all, notable or none"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
+    replications: int | None = typer.Option(None, "--replications", "-r",
+                                            help="run seeds s..s+N-1 on one society and write a replication set"),
 ) -> None:
-    """Run a regime on a synthetic society and write a run folder."""
+    """Run a regime on a synthetic society and write a run folder (or a replication set)."""
     from scorelab import api
 
     with _progress(quiet) as tick:
         folder = api.run(regime, citizens=citizens, days=days, seed=seed,
                          baseline=None if no_baseline else baseline, out=out, society=society,
-                         ledger_cohort=ledger_cohort, events=events, progress=tick)
+                         ledger_cohort=ledger_cohort, events=events, progress=tick, replications=replications)
     _print_summary(api.summary(folder))
-    out_console.print(f"run written to [bold]{folder}[/]")
+    what = "replication set" if replications is not None else "run"
+    out_console.print(f"{what} written to [bold]{folder}[/]")
 
 
 class _progress:
@@ -99,6 +102,9 @@ class _progress:
 
 
 def _print_summary(s: dict) -> None:
+    if "set_id" in s:
+        _print_set_summary(s)
+        return
     t = Table(title=f"{s['regime']} on {s['citizens']:,} citizens for {s['days']} days (seed {s['seed']})",
               show_header=False)
     t.add_row("run", s["run_id"])
@@ -115,9 +121,40 @@ def _print_summary(s: dict) -> None:
     if s.get("antisocial_change") is not None:
         t.add_row("antisocial acts vs baseline", f"{s['antisocial_change']:+.1%}")
         t.add_row("lawful expression vs baseline", f"{s['expression_change']:+.1%}")
-    if s.get("mean_score") is not None:
-        t.add_row("mean score", f"{s['mean_score']:.1f}")
+    for name, sc in (s.get("scores") or {}).items():  # on its own range: scores of two regimes never share an axis
+        lo, hi = sc["range"]
+        below = f"; {sc['below_initial_tier_share']:.1%} below the starting tier" if "tiers" in sc else ""
+        t.add_row(f"score {name}", f"mean {sc['mean']:.1f} on {lo:g}-{hi:g} (started {sc['initial']:g}){below}")
     out_console.print(t)
+
+
+def _print_set_summary(s: dict) -> None:
+    """A replication set: each headline measure as its mean and 95% interval over the runs."""
+    t = Table(title=f"{s['regime']} on {s['citizens']:,} citizens for {s['days']} days: {s['replications']} "
+                    f"replications (seeds {s['seeds'][0]}-{s['seeds'][-1]})", show_header=True)
+    t.add_column("measure")
+    t.add_column("mean [95% interval]")
+    t.add_column("n")
+
+    def row(label: str, m: dict | None, fmt: str) -> None:
+        if not isinstance(m, dict) or "mean" not in m:
+            return
+        ci = m.get("ci95")
+        interval = f" [{format(ci[0], fmt)}, {format(ci[1], fmt)}]" if ci else ""
+        t.add_row(label, f"{format(m['mean'], fmt)}{interval}", str(m["n"]))
+
+    row("true events", s.get("events"), ",.0f")
+    row("false records kept", s.get("false_records"), ",.0f")
+    row("offences never recorded", s.get("missed_offence_share"), ".1%")
+    for name, share in (s.get("listed_share") or {}).items():
+        row(f"ever listed: {name}", share, ".2%")
+    row("sanctions", s.get("sanctions_total"), ",.0f")
+    row("sanctions resting on a false record", s.get("wrongful_sanction_share"), ".2%")
+    row("antisocial acts vs baseline", s.get("antisocial_change"), "+.2%")
+    row("lawful expression vs baseline", s.get("expression_change"), "+.2%")
+    row("adults kept under the poverty line by sanctions", s.get("poverty_trap_share"), ".3%")
+    out_console.print(t)
+    out_console.print(f"runs: {', '.join(s['runs'])}", markup=False, highlight=False)
 
 
 @app.command()
@@ -143,7 +180,7 @@ def runs(out: Path = typer.Option(Path("runs"), "--out", "-o", help=RUNS_HELP),
 
 @app.command()
 @friendly
-def summary(run_: str = typer.Argument(..., metavar="RUN", help="run id or run folder"),
+def summary(run_: str = typer.Argument(..., metavar="RUN", help="run id or run folder, or a replication set"),
             out: Path = typer.Option(Path("runs"), "--out", "-o", help=RUNS_HELP),
             as_json: bool = typer.Option(False, "--json", help="print JSON (keys in docs/METRICS.md)")) -> None:
     """Print a run's headline measures."""

@@ -40,12 +40,15 @@ def network_measures(network, initial_indptr: np.ndarray, initial_indices: np.nd
 
 
 def _final_matrix(network) -> sp.csr_matrix:
+    """The live ties at the end of the run, in arrays of its own: scipy's CSR constructor keeps
+    the arrays it is given, and eliminate_zeros() compacts them in place, which would scramble
+    the society's graph (shared by every later run on the same Society object)."""
     n = network.n
     data = np.ones(len(network.indices), np.int8) if network.alive is None else network.alive.astype(np.int8)
-    m = sp.csr_matrix((data, network.indices, network.indptr), shape=(n, n))
+    m = sp.csr_matrix((data, network.indices.copy(), network.indptr.copy()), shape=(n, n))
     if network.new_indptr is not None:
-        m = m + sp.csr_matrix((np.ones(len(network.new_indices), np.int8), network.new_indices,
-                               network.new_indptr), shape=(n, n))
+        m = m + sp.csr_matrix((np.ones(len(network.new_indices), np.int8), network.new_indices.copy(),
+                               network.new_indptr.copy()), shape=(n, n))
     m.eliminate_zeros()
     return m
 

@@ -14,12 +14,15 @@ import pyarrow.parquet as pq
 
 from scorelab.behaviour.catalogue import CATALOGUE
 from scorelab.metrics.consequences import consequence_measures
-from scorelab.metrics.groups import by_group
+from scorelab.metrics.groups import ADULT_AGE, by_group
 from scorelab.metrics.inequality import gini_of, mobility
+from scorelab.metrics.poverty import poverty_trap
+from scorelab.metrics.scores import false_part, regime_scorers, score_footing
 from scorelab.store.runfolder import read_manifest
 
 PUNITIVE = ("black", "gray", "watch", "no_fly")
-TRAP_DAYS = 365
+LONG_LISTED_DAYS = 365
+DEFAULT_POVERTY_LINE = 500.0  # yuan: the default marginals' min_balance, if the manifest's society names none
 
 ANTISOCIAL = [e.name for e in CATALOGUE if e.antisocial]
 EXPRESSION = [e.name for e in CATALOGUE if e.expression]
@@ -69,8 +72,14 @@ def summarize(folder: Path) -> dict:
     out["responses_per_1000"] = per["response"]
     out["sanctions_total"] = totals["sanction"][0]
     out["rewards_total"] = totals["reward"][0]
+    out["wrongful_sanctions"] = totals["sanction"][1]
+    out["wrongful_rewards"] = totals["reward"][1]
     out["wrongful_sanction_share"] = (totals["sanction"][1] / totals["sanction"][0]
                                       if totals["sanction"][0] else None)
+    out["wrongful_reward_share"] = totals["reward"][1] / totals["reward"][0] if totals["reward"][0] else None
+    [(falsely,)] = con.execute(f"SELECT count(DISTINCT citizen) FROM {_q(folder, 'records.parquet')} "
+                               f"WHERE NOT record_true").fetchall()
+    out["falsely_recorded_share"] = falsely / n
 
     cit = pq.read_table(folder / "citizens.parquet")
     cols = cit.column_names
@@ -84,13 +93,20 @@ def summarize(folder: Path) -> dict:
     else:
         out["wrongly_listed_share"] = 0.0
     if "score" in cols and m["scorers"]:
-        score = cit.column("score").to_numpy()
-        out["mean_score"] = float(np.nanmean(score))
         tiers = cit.column("tier").to_numpy(zero_copy_only=False)
         names, k = np.unique(tiers.astype(str), return_counts=True)
         out["tier_share"] = {str(t): float(c / n) for t, c in zip(names, k, strict=True)}
     cohort_n = _register_cohort(con, m, n)
     out["ledger_cohort_citizens"] = cohort_n
+    scorers = regime_scorers(folder)
+    score_cols = {c: cit.column(c).to_numpy() for c in cols if c == "score" or c.startswith("score:")}
+    footing = score_footing(scorers, score_cols, false_part(con, _q(folder, "ledger.parquet"), scorers, n))
+    worse = np.zeros(n, bool)
+    for entry in footing.values():
+        worse |= entry.pop("_worse", np.zeros(n, bool))
+    out["scores"] = footing
+    out["worse_tier_from_false_share"] = float(worse.mean()) if any("tiers" in e for e in footing.values()) \
+        else None
     fb = cit.column("first_below_day").to_numpy() if "first_below_day" in cit.column_names else None
     rd = cit.column("redeemed_day").to_numpy() if "redeemed_day" in cit.column_names else None
     out.update(_ways_back(con, folder, days, fb, rd))
@@ -101,6 +117,7 @@ def summarize(folder: Path) -> dict:
     out["behaviour_change"] = None
     if base_ok:
         out.update(_behaviour_change(con, counts, base))
+    out["citizens_who_learned"] = (m.get("economy") or {}).get("citizens_who_learned")
     con.close()
     return out
 
@@ -116,8 +133,12 @@ def _harm_and_inequality(con, folder: Path, m: dict, cit, citizen_years: float, 
     def base_gini(col):
         return gini_of(base_cit.column(col).to_numpy()) if base_cit is not None else None
 
+    first = next(iter(regime_scorers(folder)), None)
+    base_score = None
+    if base_cit is not None and _has_scorer(base):
+        base_score = gini_of(_position(base_cit.column("score").to_numpy(), next(iter(regime_scorers(base)), None)))
     out: dict = {"gini": {
-        "score": gini_of(c["score"]) if m["scorers"] else None, "score_baseline": base_gini("score"),
+        "score": gini_of(_position(c["score"], first)) if m["scorers"] else None, "score_baseline": base_score,
         "income": gini_of(c["income_final"]), "income_baseline": base_gini("income_final"),
         "wealth": gini_of(c["savings"]), "wealth_baseline": base_gini("savings")}}
     out["mobility"] = mobility(m.get("tiers", {}))
@@ -138,9 +159,8 @@ def _harm_and_inequality(con, folder: Path, m: dict, cit, citizen_years: float, 
             listed_days[idx] = [r[1] for r in rows]
             listed[idx] = True
     bottom = c.get("days_bottom_tier", np.zeros(n))
-    trapped = np.maximum(listed_days, bottom) >= TRAP_DAYS
-    out["poverty_trap_share"] = float(trapped.mean())
-    out["poverty_trap_days"] = TRAP_DAYS
+    out["long_listed_share"] = float((np.maximum(listed_days, bottom) >= LONG_LISTED_DAYS).mean())
+    out["long_listed_days"] = LONG_LISTED_DAYS
     out["network"] = dict(m.get("network", {}))
     if "penalised_by_association" in cit.column_names:
         collateral = cit.column("penalised_by_association").to_numpy() & ~cit.column("penalised_own").to_numpy()
@@ -161,8 +181,60 @@ def _harm_and_inequality(con, folder: Path, m: dict, cit, citizen_years: float, 
         idx = np.array([r[0] for r in per])
         sanctions[idx] = [r[1] for r in per]
         wrongful[idx] = [r[2] for r in per]
+    adult = c["age"] >= ADULT_AGE
+    base_m = read_manifest(base) if base is not None else None
+    trap = poverty_trap(con, folder, m, base, base_m, sanctions > 0, adult, _poverty_line(m))
+    out["poverty_trap"] = trap
+    out["poverty_trap_share"] = trap["pushed_sanctioned_share"]
     group_cols = {k: c[k] for k in ("age", "income_decile", "urban", "sex", "score", "savings")}
-    out["by_group"] = by_group(group_cols, listed, sanctions, wrongful, citizen_years / n)
+    out["by_group"] = by_group(group_cols, listed, sanctions, wrongful, citizen_years / n,
+                               refusals=_refusals(con, folder, n))
+    return out
+
+
+def _position(score: np.ndarray, scorer: dict | None) -> np.ndarray:
+    """A score as its position in the regime's own range (0 bottom, 1 top), for a Gini on a common footing."""
+    sc = (scorer or {}).get("score") or {}
+    lo, hi = float(sc.get("min", 0)), float(sc.get("max", 0))
+    return (score - lo) / (hi - lo) if hi > lo else np.zeros(len(score))
+
+
+def _has_scorer(folder: Path) -> bool:
+    return bool(read_manifest(folder).get("scorers"))
+
+
+def _poverty_line(m: dict) -> float:
+    from scorelab.society.marginals import load_marginals, value
+
+    try:
+        return value(load_marginals(m["society"].get("marginals") or "census2020")["economy"]["min_balance"])
+    except Exception:  # a hand-made society names no marginals file: the default's line
+        return DEFAULT_POVERTY_LINE
+
+
+def _refusals(con, folder: Path, n: int) -> dict[str, tuple[np.ndarray, np.ndarray]] | None:
+    """Per gate event type with a refusing sanction: attempts and refused attempts per citizen, from
+    events.parquet (attempts are written with `--events all`); None when the attempts are not there.
+    A refused attempt is counted once however many sanctions refused it (the largest count of rows of
+    one refusing measure for that citizen, day and event type, at most the attempts)."""
+    gates = sorted({str(m_["gate"]) for s in regime_scorers(folder) for m_ in (s.get("sanctions") or [])
+                    if m_.get("gate") and m_.get("effect", "refuse") == "refuse"})
+    if not gates or not (folder / "events.parquet").exists():
+        return None
+    names = ", ".join(repr(g) for g in gates)
+    attempts = con.execute(f"SELECT event_type, citizen, day, count(*) FROM {_q(folder, 'events.parquet')} "
+                           f"WHERE event_type IN ({names}) GROUP BY 1, 2, 3").fetchall()
+    if not attempts:
+        return None
+    refused = {(r[0], r[1], r[2]): r[3] for r in con.execute(
+        f"SELECT event_type, citizen, day, max(k) FROM (SELECT event_type, citizen, day, measure, count(*) AS k "
+        f"FROM {_q(folder, 'measures.parquet')} WHERE kind = 'sanction' AND effect = 'refuse' "
+        f"AND event_type IN ({names}) GROUP BY 1, 2, 3, 4) GROUP BY 1, 2, 3").fetchall()}
+    out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for etype, cit, day, k in attempts:
+        a, r = out.setdefault(str(etype), (np.zeros(n), np.zeros(n)))
+        a[cit] += k
+        r[cit] += min(refused.get((etype, cit, day), 0), k)
     return out
 
 
@@ -229,10 +301,13 @@ def _ways_back(con, folder: Path, days: int, first_below=None, redeemed_day=None
         mean_days = float((redeemed_day[up] - first_below[up]).mean()) if recovered else None
     return {
         "appeal_rate": filed / penalising if penalising else None,
+        "false_penalising_rows": int(false_penalising),
+        "false_records_corrected": int(corrected_false),
         "correction_rate": corrected_false / false_penalising if false_penalising else None,
         "records_corrected": int(corrected),
         "days_to_correction": float(delay) if delay is not None else None,
         "days_to_redemption": float(mean_days) if mean_days is not None else None,
         "redeemed_share": recovered / fell if fell else None,
+        "wrongful_sanctions_uncorrected": int(uncorrected),
         "wrongful_sanctions_uncorrected_share": uncorrected / wrongful if wrongful else None,
     }

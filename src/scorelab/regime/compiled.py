@@ -236,7 +236,7 @@ def compile_regime(regime: Regime, origin: str = "<regime>") -> CompiledRegime:
     p, pen, rew = _perceptions(regime, scorers)
     d = regime.deterrence
     lr = regime.learning
-    d = d or Deterrence.model_construct()  # no block: the schema's defaults, as documented
+    d = d or Deterrence.model_construct(reward_response=0.0)  # no block: as documented (rewards draw no rise)
     cr = CompiledRegime(regime.name, scorers, labels.names, p, pen, rew,
                         d.certainty_exponent, d.severity_exponent, d.reward_response, lr.probability if lr else 0.0,
                         lr.belief_step if lr else 0.0, lr.max_belief if lr else 1.0)

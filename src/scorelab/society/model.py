@@ -6,11 +6,12 @@ import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from scorelab.errors import ScorelabError
 from scorelab.society.citizens import draw_citizens
@@ -28,8 +29,30 @@ class SocietySpec(BaseModel):
     marginals: str = Field(DEFAULT, description="marginals preset or YAML path")
     mean_degree: float | None = Field(None, ge=0, le=200, description="contacts per citizen (graph)")
     homophily: float | None = Field(None, ge=0, le=1, description="share of near ties")
+    graph_model: Literal["homophilous", "erdos_renyi", "configuration"] | None = Field(
+        None, description="contact graph model (society/graph.py); default homophilous")
+    degree_distribution: Literal["poisson", "negative_binomial"] | None = Field(
+        None, description="contacts per citizen: Poisson, or negative binomial with `degree_dispersion`")
+    degree_dispersion: float | None = Field(None, gt=0, le=1000,
+                                            description="k of the negative binomial: variance mean + mean^2/k")
+    degree_pmf: tuple[float, ...] | None = Field(
+        None, min_length=1, max_length=1001, description="probability of 0, 1, 2, ... contacts (instead of a "
+        "distribution and mean_degree)")
     cashless_share: float | None = Field(None, ge=0, le=1, description="share of purchases paid digitally")
     awareness: float | None = Field(None, ge=0, le=1, description="share of citizens aware of the system")
+
+    @model_validator(mode="after")
+    def _graph(self):
+        if self.graph_model == "erdos_renyi" and (self.degree_pmf or self.degree_distribution):
+            raise ValueError("erdos_renyi draws its own (binomial) degrees: give mean_degree only")
+        if self.degree_pmf is not None:
+            if self.mean_degree is not None or self.degree_distribution is not None:
+                raise ValueError("degree_pmf sets the degrees: give neither mean_degree nor degree_distribution")
+            if min(self.degree_pmf) < 0 or not 0.999 <= sum(self.degree_pmf) <= 1.001:
+                raise ValueError("degree_pmf must be probabilities that sum to 1")
+        if (self.degree_dispersion is not None) != (self.degree_distribution == "negative_binomial"):
+            raise ValueError("degree_dispersion goes with degree_distribution negative_binomial, and only with it")
+        return self
 
 
 @dataclass
@@ -77,9 +100,19 @@ def build_society(spec: SocietySpec) -> Society:
     g = m["graph"]
     degree = spec.mean_degree if spec.mean_degree is not None else value(g["mean_degree"])
     homophily = spec.homophily if spec.homophily is not None else value(g["homophily"])
-    gi, gx = contact_graph(cols["region"], cols["age"], degree, homophily, int(value(g["window"])), spec.seed)
+    gi, gx = contact_graph(cols["region"], cols["age"], degree, homophily, int(value(g["window"])), spec.seed,
+                           model=spec.graph_model or _text(g.get("model"), "homophilous"),
+                           distribution=spec.degree_distribution or _text(g.get("degree_distribution"), "poisson"),
+                           dispersion=spec.degree_dispersion, pmf=spec.degree_pmf)
     hi, hm = household_groups(cols["household"])
     return Society(spec, cols, hi, hm, gi, gx)
+
+
+def _text(entry, default: str) -> str:
+    """A marginal that names a choice: a bare string or a mapping with `value`."""
+    if entry is None:
+        return default
+    return str(entry["value"] if isinstance(entry, dict) else entry)
 
 
 def save_society(society: Society, path: str | Path) -> Path:
