@@ -28,8 +28,16 @@ def unit(u: str, description: str, **kw) -> object:
     return Field(json_schema_extra={"unit": u}, description=description, **kw)
 
 
+# Engine limits (robustness, issue 13): tier codes are int8, and the engine loops over scorers
+# each day; docs/REGIME_LANGUAGE.md "Limits" lists these with the loader's limits.
+MAX_TIERS = 100
+MAX_SCORERS = 64
+MAX_INVENTED_PER_MILLION = 10_000.0  # 1% of citizens a day
+
+
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # numbers must be finite everywhere (no NaN or infinity reaches the engine)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Sourced(Strict):
@@ -106,7 +114,8 @@ class Channel(Sourced):
     misattribution: float = unit("probability", "chance a record lands on the wrong citizen (false match)",
                                  default=0.0, ge=0, le=1)
     invented_per_million: float = unit("records per million citizens per day",
-                                       "reports of events that never happened", default=0.0, ge=0)
+                                       "reports of events that never happened", default=0.0, ge=0,
+                                       le=MAX_INVENTED_PER_MILLION)
     delay_days: int = unit("days", "days between the event and its record reaching the scorer", default=0,
                            ge=0, le=365)
     observes: tuple[str, ...] | None = Field(None, description="limit to these event types (default: all it can see)")
@@ -143,7 +152,7 @@ class Tier(Strict):
 
 
 class TierSet(Sourced):
-    tiers: tuple[Tier, ...] = Field(min_length=1)
+    tiers: tuple[Tier, ...] = Field(min_length=1, max_length=MAX_TIERS)
 
     @model_validator(mode="after")
     def _ordered(self):
@@ -337,7 +346,7 @@ class Regime(Strict):
     topology: Literal["unified", "fragmented", "none"]
     deterrence: Deterrence | None = None
     learning: Learning | None = None
-    scorers: tuple[Scorer, ...] = ()
+    scorers: tuple[Scorer, ...] = Field((), max_length=MAX_SCORERS)
 
     @model_validator(mode="after")
     def _consistent(self):
