@@ -29,7 +29,8 @@ def _q(folder: Path, name: str) -> str:
     return "'" + str(folder / name).replace("'", "''") + "'"
 
 
-def summarize(folder: Path) -> dict:
+def summarize(folder: Path, baseline_folder: Path | None = None) -> dict:
+    """`baseline_folder`: where the paired baseline is, if not beside the run (a run being written)."""
     m = read_manifest(folder)
     n = int(m["society"]["citizens"])
     days = int(m["days"])
@@ -93,7 +94,7 @@ def summarize(folder: Path) -> dict:
     fb = cit.column("first_below_day").to_numpy() if "first_below_day" in cit.column_names else None
     rd = cit.column("redeemed_day").to_numpy() if "redeemed_day" in cit.column_names else None
     out.update(_ways_back(con, folder, days, fb, rd))
-    base = folder.parent / m["baseline"] if m.get("baseline") else None
+    base = (baseline_folder or folder.parent / m["baseline"]) if m.get("baseline") else None
     base_ok = base is not None and (base / "manifest.json").exists()
     out.update(_harm_and_inequality(con, folder, m, cit, citizen_years, base if base_ok else None))
     out["behaviour_change"] = None
