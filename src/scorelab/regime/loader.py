@@ -105,10 +105,17 @@ def read_yaml(text: str, origin: str):
         return yaml.load(text, Loader=_Loader)  # a safe loader: plain YAML types only
     except _LimitError as exc:
         raise ScorelabError(exc.problem, path=origin, key=exc.key or None, allowed=exc.allowed) from None
+    except yaml.reader.ReaderError as exc:
+        line = text[:exc.position].count("\n") + 1 if isinstance(exc.position, int) else "?"
+        raise ScorelabError(f"not valid YAML at line {line}: character {exc.character!r} is not allowed",
+                            path=origin, allowed="printable text (tabs and line breaks are fine)") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        if "nesting depth" in problem:  # libyaml's own limit (1,000) can come first
+            raise ScorelabError(f"nested too deeply{where}", path=origin,
+                                allowed=f"at most {MAX_DEPTH} levels of lists and mappings") from None
         raise ScorelabError(f"not valid YAML{where}: {_clip(problem)}", path=origin) from None
     except (ValueError, OverflowError, TypeError) as exc:  # e.g. a 5,000-digit integer, a date 2020-13-45
         raise ScorelabError(f"not valid YAML: {_clip(exc)}", path=origin,
@@ -155,8 +162,8 @@ def _scan_limits(text: str) -> None:
                 parent.children += 1
                 entries = (parent.children + 1) // 2 if parent.is_map else parent.children
                 if entries > MAX_ITEMS:
-                    raise _LimitError("too many entries", _scan_path(stack), f"at most {MAX_ITEMS:,} in one list "
-                                      "or mapping")
+                    raise _LimitError("too many entries", _scan_path(stack[:-1]), f"at most {MAX_ITEMS:,} in one "
+                                      "list or mapping")
             if isinstance(ev, yaml.AliasEvent):
                 if ev.anchor not in sizes:
                     inside = any(o.anchor == ev.anchor for o in stack)
@@ -282,6 +289,10 @@ _repr.maxlevel = 2
 
 def _short(value) -> str:
     """A value as a message may show it: never longer than about 80 characters."""
+    if isinstance(value, list | tuple) and value:
+        return f"a list of {len(value)} entries"
+    if isinstance(value, dict) and value:
+        return f"a mapping of {len(value)} keys ({_repr.repr(list(value)[:3])[1:-1]}...)"
     return _repr.repr(value)
 
 
@@ -293,32 +304,80 @@ def _clip(text, limit: int = 300) -> str:
 def _friendly(exc: ValidationError, origin: str, root=None) -> ScorelabError:
     """The first validation error as 'file: key 'a.b[0].c': message (allowed: ...)'."""
     err = exc.errors(include_url=False)[0]
-    key = _key_path(err["loc"])
+    kind, ctx, loc = err["type"], err.get("ctx") or {}, err["loc"]
+    key = _key_path(loc)
     msg = str(err["msg"]).removeprefix("Value error, ")
     allowed = None
-    if err["type"] == "extra_forbidden":
+    got = f"got {_short(err.get('input'))}"
+    if kind == "extra_forbidden":
         msg = "unknown key"
-        allowed = _allowed_keys(err["loc"], root or Regime)
-    elif err["type"] == "missing":
+        allowed = _allowed_keys(loc, root or Regime)
+    elif kind == "missing":
         msg = "required key is missing"
-    elif err["type"] == "literal_error":
-        allowed = str(err.get("ctx", {}).get("expected", "")).replace("'", "") or None
-        msg = f"got {_short(err.get('input'))}"
+    elif kind == "literal_error":
+        allowed = str(ctx.get("expected", "")).replace("'", "") or None
+        msg = got
+    elif kind in ("too_long", "too_short"):
+        msg = f"{ctx.get('actual_length')} entries"
+        allowed = f"at most {ctx.get('max_length')}" if kind == "too_long" else f"at least {ctx.get('min_length')}"
+    elif kind == "string_pattern_mismatch":
+        allowed = _PATTERNS.get(str(ctx.get("pattern")))
+        msg = got + ("" if allowed else f": {msg}")
+    elif kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal", "finite_number"):
+        msg, allowed = got, _range(_field_at(loc, root or Regime))
+    elif kind in _TYPES:
+        msg, allowed = got, _TYPES[kind]
+        if kind.startswith(("int", "float")):
+            allowed = _range(_field_at(loc, root or Regime), whole=kind.startswith("int")) or allowed
     if not key and ": " in msg and msg.split(": ", 1)[0].replace("[", "").replace("]", "").replace(
             ".", "").replace("_", "").isalnum():
         key, msg = msg.split(": ", 1)
-    elif err["type"] in ("too_long", "too_short"):
-        ctx = err.get("ctx", {})
-        msg = f"{ctx.get('actual_length')} entries"
-        allowed = (f"at most {ctx.get('max_length')}" if err["type"] == "too_long"
-                   else f"at least {ctx.get('min_length')}")
-    elif err["type"] == "string_pattern_mismatch":
-        allowed = _PATTERNS.get(str(err.get("ctx", {}).get("pattern")))
-        msg = f"got {_short(err.get('input'))}" + ("" if allowed else f": {msg}")
     if allowed is None and msg.endswith(")") and "(allowed: " in msg:
         msg, allowed = msg[:-1].split(" (allowed: ", 1)
-    msg = _clip(msg, 500)
-    return ScorelabError(msg, path=origin, key=key or None, allowed=allowed)
+    return ScorelabError(_clip(msg, 500), path=origin, key=key or None, allowed=allowed)
+
+
+_TYPES = {
+    "int_parsing": "a whole number", "int_type": "a whole number", "int_from_float": "a whole number",
+    "float_parsing": "a number", "float_type": "a number", "string_type": "text", "bool_parsing": "true or false",
+    "bool_type": "true or false", "dict_type": "a mapping of keys to values",
+    "model_type": "a mapping of keys to values", "model_attributes_type": "a mapping of keys to values",
+    "tuple_type": "a list", "list_type": "a list", "none_required": "nothing (null)",
+}
+
+
+def _range(field, whole: bool = False) -> str | None:
+    """What a number field allows, from its constraints and unit: 'a number from 0 to 1 (probability)'."""
+    if field is None:
+        return None
+    bounds = {}
+    for m in field.metadata:
+        for name in ("ge", "gt", "le", "lt"):
+            if getattr(m, name, None) is not None:
+                bounds[name] = getattr(m, name)
+    lo = f"from {bounds['ge']:g}" if "ge" in bounds else f"above {bounds['gt']:g}" if "gt" in bounds else ""
+    hi = f"to {bounds['le']:g}" if "le" in bounds else f"below {bounds['lt']:g}" if "lt" in bounds else ""
+    if not lo and not hi:
+        return None
+    if lo and hi and not lo.startswith("from"):
+        hi = "and " + hi.replace("to ", "at most ")
+    unit = (field.json_schema_extra or {}).get("unit") if isinstance(field.json_schema_extra, dict) else None
+    text = f"{'a whole number' if whole or field.annotation is int else 'a number'} {lo} {hi}".replace("  ", " ")
+    return text.strip() + (f" ({unit})" if unit else "")
+
+
+def _field_at(loc, root):
+    """The schema field a validation error's location ends at, if it is one."""
+    model, field = root, None
+    for part in loc:
+        if isinstance(part, int) or model is None:
+            continue
+        f = model.model_fields.get(str(part))
+        if f is None:
+            field = None  # a mapping key such as channels.<name>
+            continue
+        field, model = f, _inner_model(f.annotation)
+    return field
 
 
 _PATTERNS = {
