@@ -150,8 +150,13 @@ def _harm_and_inequality(con, folder: Path, m: dict, cit, citizen_years: float, 
         f"SELECT count(*) FROM {_q(folder, 'measures.parquet')} WHERE kind = 'sanction' AND domain = 'education' "
         f"AND cause_citizen <> citizen").fetchone()[0]
     out["children_barred"] = 1000.0 * children / citizen_years
-    money = con.execute(f"SELECT kind, sum(money) FROM {_q(folder, 'measures.parquet')} GROUP BY 1").fetchall()
-    out["money_by_kind"] = {k: float(v or 0) for k, v in money}
+    # float sums in a fixed order (file order), not DuckDB's parallel sum, whose order follows the threads
+    mk = pq.read_table(folder / "measures.parquet", columns=["kind", "money"])
+    kinds = mk.column("kind").to_numpy(zero_copy_only=False).astype(str)
+    money = np.nan_to_num(mk.column("money").to_numpy(zero_copy_only=False).astype(np.float64))
+    names, code = np.unique(kinds, return_inverse=True)
+    out["money_by_kind"] = {str(k): float(v) for k, v in zip(names, np.bincount(code, money, len(names)),
+                                                               strict=True)}
     per = con.execute(f"SELECT citizen, count(*), count(*) FILTER (WHERE wrongful) FROM "
                       f"{_q(folder, 'measures.parquet')} WHERE kind = 'sanction' GROUP BY 1").fetchall()
     sanctions = np.zeros(n)
