@@ -129,7 +129,8 @@ def test_billion_laughs_fails_fast_in_bounded_memory(runner, tmp_path):
 def test_alias_bomb_just_under_the_limit_still_gives_a_short_message(runner, tmp_path):
     """Below the expansion limit the schema's own message must not print the expanded value either."""
     bomb = billion_laughs(4, 9) + preset_text("unified").replace("\ntopology: unified", "\ntopology: *a3", 1)
-    text = refused(runner, write(tmp_path, "small_bomb.yaml", bomb), "topology", "got a list of 9 entries", "unified, fragmented or none")
+    text = refused(runner, write(tmp_path, "small_bomb.yaml", bomb), "topology", "got a list of 9 entries",
+                   "unified, fragmented or none")
     assert len(text) < 400
 
 
@@ -139,8 +140,8 @@ def test_file_size_limit(runner, tmp_path):
     refused(runner, write(tmp_path, "big.yaml", big), None, "file too large", "1,000,000 bytes")
     many = preset_text("unified") + "extra:\n" + "".join(f"  - {i}\n" for i in range(60_000))
     refused(runner, write(tmp_path, "many.yaml", many), "extra", "too many entries")
-    # the worst a file under every limit can do: 49,000 values, then refused by the schema in time
-    wide = preset_text("unified") + "extra: [" + ", ".join(f"[{', '.join(['1'] * 990)}]" for _ in range(49)) + "]\n"
+    # the worst a file under every limit can do: 19,000 values (limit 20,000), then refused by the schema in time
+    wide = preset_text("unified") + "extra: [" + ", ".join(f"[{', '.join(['1'] * 990)}]" for _ in range(18)) + "]\n"
     assert len(wide) < MAX_FILE_BYTES
     refused(runner, write(tmp_path, "wide.yaml", wide), "extra", "unknown key")
 
@@ -151,15 +152,15 @@ def test_bytes_and_folders(runner, tmp_path):
     refused(runner, write(tmp_path, "latin.yaml", latin), None, "not UTF-8", "line 162")
     (tmp_path / "folder.yaml").mkdir()
     refused(runner, str(tmp_path / "folder.yaml"), None, "is a folder")
-    refused(runner, write(tmp_path, "nul.yaml", preset_text("unified").replace("title:", "title: \x00", 1)), None,
-            "not valid YAML")
-    refused(runner, write(tmp_path, "bigint.yaml", preset_text("unified").replace("initial: 1000", "initial: "
-                                                                               + "9" * 5000)), None, "not valid YAML")
-    refused(runner, write(tmp_path, "date.yaml", preset_text("unified").replace("initial: 1000", "initial: 2020-13-45")),
-            None, "not valid YAML")
-    refused(runner, write(tmp_path, "binary.yaml", preset_text("unified").replace("initial: 1000",
-                                                                                  "initial: !!binary aGVsbG8=")),
-            "scorers[0].score.initial", "a value of type binary")
+    unified_text = preset_text("unified")
+    for name, bad, key, fragment in [("nul", "title: \x00", None, "not valid YAML"),
+                                     ("bigint", "initial: " + "9" * 5000, None, "not valid YAML"),
+                                     ("date", "initial: 2020-13-45", None, "not valid YAML"),
+                                     ("binary", "initial: !!binary aGVsbG8=", "scorers[0].score.initial",
+                                      "a value of type binary"),
+                                     ("object", "initial: !!python/object:os.system {}", None, "not valid YAML")]:
+        text = unified_text.replace("title:" if name == "nul" else "initial: 1000", bad, 1)
+        refused(runner, write(tmp_path, f"{name}.yaml", text), key, fragment)
 
 
 def test_line_breaks_in_values_do_not_break_the_one_line_message(runner, tmp_path):
@@ -171,13 +172,11 @@ def test_line_breaks_in_values_do_not_break_the_one_line_message(runner, tmp_pat
 def test_more_labels_than_int16_codes_are_refused():
     """issue 13: 'more than 32,767 labels (int16) validate and then fail in run'. A file cannot reach
     that many under the file limits; data given to the API can, and is refused."""
-    data = unified(topology="fragmented")
-    scorer = data["scorers"][0]
-    sanction = {"name": "x", "domain": "travel", "gate": "flight_purchase", "when": {"lists": ["black"]},
-                "assumption": True}
-    scorer["sanctions"] = [{**sanction, "name": f"s{i}"} for i in range(1000)]
-    scorer["rewards"], scorer["responses"] = [], []
-    data["scorers"] = [{**scorer, "name": f"scorer{i}"} for i in range(34)]
+    sanction = {"domain": "travel", "gate": "flight_purchase", "when": {"score_below": 0}, "assumption": True}
+    scorer = {"score": {"initial": 0, "min": 0, "max": 0, "assumption": True},
+              "sanctions": [{**sanction, "name": f"s{i}"} for i in range(1000)]}
+    data = {"name": "many", "title": "many labels", "description": "more measures than int16 codes",
+            "topology": "fragmented", "scorers": [{**scorer, "name": f"scorer{i}"} for i in range(33)]}
     with pytest.raises(ScorelabError) as info:
         validate_regime(data, "many.yaml")
     assert info.value.key == "scorers" and f"{MAX_LABELS:,}" in info.value.allowed

@@ -25,7 +25,7 @@ from scorelab.regime.schema import Regime
 
 MAX_FILE_BYTES = 1_000_000   # a preset is about 16 kB
 MAX_DEPTH = 24               # nested lists and mappings (a preset nests 7 deep)
-MAX_NODES = 50_000           # values once aliases are expanded (a preset has about 2,000)
+MAX_NODES = 20_000           # values once aliases are expanded (the largest preset has 1,249)
 MAX_ITEMS = 1_000            # entries in one list or mapping
 MAX_TEXT = 10_000            # characters in one text value
 MAX_NAME = 64                # characters in a key or a `name` (names become file names and labels)
@@ -183,7 +183,7 @@ def _scan_limits(text: str) -> None:
                 stack.append(_Open(ev.anchor, isinstance(ev, yaml.MappingStartEvent), total - 1))
             if total > MAX_NODES:
                 raise _LimitError("too many values once aliases are expanded", _scan_path(stack),
-                                  f"at most {MAX_NODES:,} values in a regime file (a preset has about 2,000)")
+                                  f"at most {MAX_NODES:,} values in a regime file (the largest preset has 1,249)")
     finally:
         events.dispose()
 
@@ -210,6 +210,7 @@ def validate_regime(data, origin: str) -> Regime:
                             allowed="name, title, description, mechanisms, references, topology, "
                                     "deterrence, scorers")
     check_values(data, origin)
+    _check_label_count(data, origin)
     try:
         regime = Regime.model_validate(data)
     except ValidationError as exc:
@@ -261,15 +262,31 @@ def check_values(data, origin: str) -> None:
                                "text, numbers, true/false, lists and mappings")
 
 
+def _check_label_count(data: dict, origin: str) -> None:
+    """The labels compile_regime will make, counted on the raw data before the schema's (slower) checks."""
+    scorers = data.get("scorers")
+    if not isinstance(scorers, list):
+        return
+    labels, lists = 1, 0
+    for s in scorers:
+        if isinstance(s, dict):
+            labels += sum(len(s.get(k) or ()) * (4 if k == "rules" else 1)
+                          for k in ("rules", "sanctions", "rewards", "responses") if isinstance(s.get(k), list))
+            lists += len(s["lists"]) if isinstance(s.get("lists"), list) else 0
+    _refuse_labels(labels, lists, origin)
+
+
+def _refuse_labels(labels: int, lists: int, origin: str) -> None:
+    if labels > MAX_LABELS or lists > MAX_LABELS:
+        raise ScorelabError(f"{labels:,} rule and measure labels and {lists:,} lists", path=origin, key="scorers",
+                            allowed=f"at most {MAX_LABELS:,} of each (a rule makes 4 labels, a measure 1)")
+
+
 def _check_engine_limits(regime: Regime, origin: str) -> None:
     """Counts that must fit the integer codes of the run tables (labels are int16)."""
     from scorelab.regime.compiled import compile_regime
 
-    labels = len(compile_regime(regime, origin).labels)
-    lists = sum(len(s.lists) for s in regime.scorers)
-    if labels > MAX_LABELS or lists > MAX_LABELS:
-        raise ScorelabError(f"{labels:,} rule and measure labels and {lists:,} lists", path=origin, key="scorers",
-                            allowed=f"at most {MAX_LABELS:,} of each (a rule makes 4 labels, a measure 1)")
+    _refuse_labels(len(compile_regime(regime, origin).labels), sum(len(s.lists) for s in regime.scorers), origin)
 
 
 def _value_error(origin: str, loc: tuple, message: str, allowed: str) -> ScorelabError:
