@@ -154,8 +154,9 @@ def damaged_run(folder: Path):
 
 
 def _is_data_error(exc: Exception) -> bool:
-    module = type(exc).__module__ or ""
-    return isinstance(exc, OSError | KeyError | ValueError | IndexError) or module.startswith(("duckdb", "pyarrow"))
+    """Errors of reading files: OS errors, DuckDB's and Arrow's (known by module: both are imported lazily)."""
+    modules = {(k.__module__ or "").lstrip("_").split(".")[0] for k in type(exc).__mro__}
+    return isinstance(exc, OSError | KeyError | ValueError | IndexError) or bool(modules & {"duckdb", "pyarrow"})
 
 
 def _runs(runs: str | Path | None, out: str | Path | None) -> Path:

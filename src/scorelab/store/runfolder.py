@@ -40,11 +40,15 @@ def write_json_atomic(path: Path, data) -> None:
 
 
 def resolve_run(run: str | Path, runs_dir: Path | None = None) -> Path:
-    """A run given as a folder path or as an id inside runs_dir; never a path outside it by id."""
+    """A run given as a folder path or as an id inside runs_dir; never a path outside it by id.
+
+    A run whose manifest is damaged is one clear error here, for every command alike."""
     p = Path(run)
     if (p / MANIFEST).is_file():
+        read_manifest(p)
         return p
     if runs_dir is not None and _ID.match(str(run)) and (runs_dir / str(run) / MANIFEST).is_file():
+        read_manifest(runs_dir / str(run))
         return runs_dir / str(run)
     where = f" in {runs_dir}" if runs_dir is not None else ""
     raise ScorelabError(f"no run '{run}'{where}", key="RUN",
