@@ -18,7 +18,7 @@ install-test: $(BIN)/python
 	$(BIN)/pip install --quiet -e ".[test]"
 
 demo: install
-	$(BIN)/scorelab run unified --citizens 100000 --days 365 --seed 1 --out runs
+	$(BIN)/scorelab run unified --citizens 100000 --days 365 --seed 1 --runs runs
 
 # Debian's chromium for the dashboard's browser tests (Playwright drives it; no browser download).
 # Installed with apt-get when running as root (as CI does); elsewhere the browser tests skip.

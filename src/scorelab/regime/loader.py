@@ -24,7 +24,7 @@ from scorelab.errors import ScorelabError
 from scorelab.regime.schema import Regime
 
 MAX_FILE_BYTES = 1_000_000   # a preset is about 16 kB
-MAX_DEPTH = 24               # nested lists and mappings (a preset nests 7 deep)
+MAX_DEPTH = 24               # nested lists and mappings (a preset nests at most 8 deep)
 MAX_NODES = 20_000           # values once aliases are expanded (the largest preset has 1,249)
 MAX_ITEMS = 1_000            # entries in one list or mapping
 MAX_TEXT = 10_000            # characters in one text value
