@@ -271,3 +271,11 @@ def test_console_script_usage_errors_are_one_line(tmp_path, args):
     assert len(lines) == 1 and lines[0].startswith("error: "), lines
     assert "Traceback" not in proc.stderr + proc.stdout
     assert not (tmp_path / "runs").exists()
+
+
+def test_society_command_bad_input(runner, society_folder, tmp_path):
+    """Seeds out of range and folders that exist are one line, before anything is drawn or written."""
+    one_line_error(runner.invoke(app, ["society", "-n", "300", "--seed", str(2**63), "--out", str(tmp_path / "s")]),
+                   "key 'seed'", "0 to 4294967295")
+    one_line_error(runner.invoke(app, ["society", "-n", "300", "--out", str(society_folder)]), "already exists")
+    assert not (tmp_path / "s").exists()

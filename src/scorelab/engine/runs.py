@@ -63,13 +63,13 @@ def run(regime: str | Path, citizens: int = 100_000, days: int = 365, seed: int 
         check_seed(seed)
     if events not in ("all", "notable", "none"):
         raise ScorelabError(f"got {events!r}", key="events", allowed="all, notable, none")
-    out = ensure_runs_dir(Path(out))
     loaded = _load_regime(regime)
     base_loaded = _load_regime(baseline) if baseline else None
     # compile both before anything is written, so that a bad regime leaves no folder behind
     compile_regime(loaded.regime, loaded.origin)
     if base_loaded is not None:
         compile_regime(base_loaded.regime, base_loaded.origin)
+    out = ensure_runs_dir(Path(out))  # before the society, which may take a while to build
     soc = _society(society, citizens, 0 if seed is None else seed)
     seed = soc.spec.seed if seed is None else seed
     check_seed(seed)
