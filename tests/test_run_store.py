@@ -253,3 +253,22 @@ def test_catalogue_held_open_by_another_process(runner, tmp_path):
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_replication_sets_are_catalogued_with_mean_headline_measures(tmp_path):
+    """The catalogue holds the headline measures of every set too (store/sets.py, when present)."""
+    sets = pytest.importorskip("scorelab.store.sets")
+    if not hasattr(sets, "write_set") or not hasattr(sets, "list_sets"):
+        pytest.skip("store/sets.py has no write_set/list_sets")
+    runs = tmp_path / "runs"
+    ids = [api.run("unified", citizens=500, days=10, seed=s, runs=runs).name for s in (1, 2)]
+    sets.write_set(runs, ids, society_shared=False)
+    rows = {r["run_id"]: r for r in api.list_runs(runs)}
+    con = api.catalogue(runs)
+    try:
+        (replications, found, mean) = con.execute("SELECT replications, runs_found, rewards_per_1000 FROM sets"
+                                                  ).fetchone()
+    finally:
+        con.close()
+    assert replications == 2 and found == 2
+    assert mean == pytest.approx(sum(rows[i]["rewards_per_1000"] for i in ids) / 2)

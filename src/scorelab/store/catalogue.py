@@ -7,8 +7,10 @@ It holds three kinds of table:
 - `runs`: one row per run, what was run and its headline measures (HEADLINE);
 - `measures`: one row per run and numeric summary key (`run_id`, `measure`, `value`), every key of
   docs/METRICS.md that is a number, flattened with dots (`network.collateral_share`);
-- tables contributed by other modules (EXTENSIONS), e.g. replication sets: a module listed there
-  defines `catalogue_tables(runs_dir) -> {name: (columns, rows)}` with columns as {name: DuckDB type}.
+- `sets`: one row per replication set (store/sets.py, when present: its `list_sets`), with the
+  means of its runs' headline measures;
+- tables contributed by other modules (EXTENSIONS): a module listed there may define
+  `catalogue_tables(runs_dir) -> {name: (columns, rows)}` with columns as {name: DuckDB type}.
 
 A refresh builds a new file beside the old one and renames it into place, so a reader never sees
 a half-written catalogue and a crash leaves the old one; a catalogue that another process holds
@@ -46,6 +48,9 @@ HEADLINE = {
     "mean_score": "DOUBLE",
 }
 MEASURE_COLUMNS = {"run_id": "VARCHAR", "measure": "VARCHAR", "value": "DOUBLE"}
+SET_COLUMNS = {"set_id": "VARCHAR", "regime": "VARCHAR", "citizens": "BIGINT", "days": "INTEGER",
+               "replications": "INTEGER", "seeds": "VARCHAR", "runs": "VARCHAR", "runs_found": "INTEGER",
+               "created": "VARCHAR", "path": "VARCHAR"}
 _SKIP_MEASURES = ("by_group", "mobility")  # tables of their own in the summary, not single measures
 
 
@@ -138,7 +143,7 @@ def fill(con, scan: Scan, runs_dir: Path) -> None:
     """Create and fill the catalogue's tables on a DuckDB connection."""
     _table(con, "runs", {**RUN_COLUMNS, **HEADLINE}, scan.rows)
     _table(con, "measures", MEASURE_COLUMNS, scan.measures)
-    for name, (columns, rows) in _extension_tables(runs_dir).items():
+    for name, (columns, rows) in _extension_tables(runs_dir, scan).items():
         _table(con, name, columns, rows)
 
 
@@ -226,7 +231,7 @@ def _read_summary(folder: Path) -> tuple[dict | None, str | None]:
     return s, None
 
 
-def _extension_tables(runs_dir: Path) -> dict:
+def _extension_tables(runs_dir: Path, scan: Scan) -> dict:
     tables = {}
     for name in EXTENSIONS:
         try:
@@ -236,7 +241,32 @@ def _extension_tables(runs_dir: Path) -> dict:
         build = getattr(module, "catalogue_tables", None)
         if build is not None:
             tables.update(build(runs_dir))
+        elif hasattr(module, "list_sets"):
+            means = {k: "DOUBLE" for k in HEADLINE}
+            tables["sets"] = ({**SET_COLUMNS, **means}, _set_rows(module.list_sets, runs_dir, scan))
     return tables
+
+
+def _set_rows(list_sets, runs_dir: Path, scan: Scan) -> list[dict]:
+    """A row per replication set: what it is, and the means of its runs' headline measures."""
+    try:
+        sets = list_sets(runs_dir)
+    except (ScorelabError, OSError, ValueError, KeyError, TypeError) as exc:
+        scan.damaged.append(("sets", f"replication sets not catalogued: {exc}"))
+        return []
+    by_id = {r["run_id"]: r for r in scan.rows}
+    rows = []
+    for s in sets:
+        runs = [by_id[r] for r in s.get("runs") or [] if r in by_id]
+        row = {"set_id": s.get("set_id"), "regime": _text(s.get("regime")), "citizens": _int(s.get("citizens")),
+               "days": _int(s.get("days"), 2**31), "replications": _int(s.get("replications"), 2**31),
+               "seeds": json.dumps(s.get("seeds")), "runs": json.dumps(s.get("runs")), "runs_found": len(runs),
+               "created": _text(s.get("created")), "path": _text(s.get("path"))}
+        for k in HEADLINE:
+            values = [r[k] for r in runs if r.get(k) is not None]
+            row[k] = sum(values) / len(values) if values else None
+        rows.append(row)
+    return rows
 
 
 def _table(con, name: str, columns: dict[str, str], rows: list[dict]) -> None:

@@ -20,6 +20,19 @@ FORMAT_VERSION = 1
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
+def new_run_id(runs_dir: Path, stem: str) -> str:
+    """A free name: `stem`, or `stem-2`, `stem-3`... if a folder or a folder being written has it.
+
+    Not a reservation: runs are named by store/writing.py (`reserve`, atomic); this stays for
+    folders written in one step by other modules (e.g. replication sets)."""
+    stem = re.sub(r"[^A-Za-z0-9_.-]", "-", stem)
+    name, k = stem, 1
+    while (runs_dir / name).exists() or (runs_dir / f".partial-{name}").exists():
+        k += 1
+        name = f"{stem}-{k}"
+    return name
+
+
 def write_manifest(folder: Path, manifest: dict) -> None:
     """The manifest follows the tables (summary.json may follow it); the folder's rename is what
     publishes a run, and no reader lists a folder without a manifest."""
