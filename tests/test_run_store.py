@@ -272,3 +272,13 @@ def test_replication_sets_are_catalogued_with_mean_headline_measures(tmp_path):
         con.close()
     assert replications == 2 and found == 2
     assert mean == pytest.approx(sum(rows[i]["rewards_per_1000"] for i in ids) / 2)
+
+
+def test_a_society_changed_in_memory_is_not_taken_for_the_same_run(tmp_path):
+    """Reuse compares what determines a run: a society made in memory is compared by its data."""
+    soc = api.build_society(300, seed=6)
+    a = api.run("none", days=5, runs=tmp_path, society=soc, baseline=None)
+    assert api.run("none", days=5, runs=tmp_path, society=soc, baseline=None) == a
+    soc.cols["aware"][0] = not soc.cols["aware"][0]
+    b = api.run("none", days=5, runs=tmp_path, society=soc, baseline=None)
+    assert b != a and b.name == f"{a.name}-2"

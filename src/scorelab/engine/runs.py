@@ -29,7 +29,16 @@ from scorelab.society.model import build_society as _build_society
 from scorelab.store.catalogue import refresh_catalogue
 from scorelab.store.faults import crash_point
 from scorelab.store.runfolder import FORMAT_VERSION, write_manifest
-from scorelab.store.writing import Notify, Pending, Slot, begin, ensure_runs_dir, request_key, run_request
+from scorelab.store.writing import (
+    Notify,
+    Pending,
+    Slot,
+    begin,
+    ensure_runs_dir,
+    request_key,
+    run_request,
+    society_fingerprint,
+)
 from scorelab.tables import SECTORS
 
 DEFAULT_RUNS = Path("runs")
@@ -79,6 +88,8 @@ def run(regime: str | Path, citizens: int = 100_000, days: int = 365, seed: int 
     options = RunOptions(ledger_cohort=cohort, events=events)
     request = run_request(loaded.sha256, base_loaded.sha256 if base_loaded else None, soc.spec.model_dump(), seed,
                           days, cohort, events, FORMAT_VERSION, scorelab.__version__)
+    if isinstance(society, Society):  # made in memory: its spec need not say what it holds
+        request["society_data"] = society_fingerprint(soc)
     pending = begin(out, f"{loaded.regime.name}-{soc.n}x{days}-s{seed}", request,
                     base_loaded.regime.name if base_loaded else None, force=force, notify=notify)
     if not isinstance(pending, Pending):

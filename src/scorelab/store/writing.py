@@ -207,6 +207,17 @@ def run_request(regime_sha256: str, baseline_sha256: str | None, society: dict, 
             "scorelab_version": scorelab_version}
 
 
+def society_fingerprint(society) -> str:
+    """A hash of a society's columns and graphs, for societies made in memory (not from their spec)."""
+    h = hashlib.blake2b(digest_size=16)
+    arrays = [society.cols[k] for k in sorted(society.cols)]
+    arrays += [society.household_indptr, society.household_members, society.graph_indptr, society.graph_indices]
+    for a in arrays:
+        h.update(str(a.dtype).encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
+
+
 # ---------------------------------------------------------------------------------------- cleaning up
 
 
