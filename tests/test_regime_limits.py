@@ -70,7 +70,7 @@ CASES = {
     "invented_1e12": (dict(scorers__0__channels__police__invented_per_million=1e12),
                       "scorers[0].channels.police.invented_per_million", ["1e+09"]),
     "invented_1e6": (dict(scorers__0__channels__police__invented_per_million=1e6),
-                     "scorers[0].channels.police.invented_per_million", ["from 0 to 10000"]),
+                     "scorers[0].channels.police.invented_per_million", ["from 0 to 100000"]),
     # "`points: .nan`"
     "points_nan": (dict(scorers__0__rules__0__points=float("nan")), "scorers[0].rules[0].points", ["nan"]),
     "score_min_ninf": (dict(scorers__0__score__min=float("-inf")), "scorers[0].score.min", ["finite"]),
