@@ -185,3 +185,22 @@ def test_more_labels_than_int16_codes_are_refused():
 def test_presets_are_far_inside_the_limits():
     for name in ("unified", "fragmented", "court-blacklist", "rongcheng", "cancel-culture", "sesame", "none"):
         assert load_regime(name).regime.name == name
+
+
+def test_dated_values_change_on_a_bounded_number_of_days(runner, tmp_path):
+    """Each day on which a dated value (`coverage: {0: 0.25, 180: 0.5}`) changes is validated as a whole
+    regime: their number is bounded so that a file cannot ask for thousands of validations."""
+    many = {day: 0.5 for day in range(0, 2000, 2)}
+    refused(runner, write(tmp_path, "dated.yaml", unified(scorers__0__channels__police__coverage=many)),
+            "scorers[0].channels.police.coverage", "different days", "at most 64")
+
+
+def test_deep_data_given_to_the_api():
+    data = unified()
+    node = data
+    for _ in range(5000):
+        node["deeper"] = {}
+        node = node["deeper"]
+    with pytest.raises(ScorelabError) as info:
+        validate_regime(data, "api")
+    assert "nested too deeply" in str(info.value)

@@ -31,6 +31,7 @@ MAX_TEXT = 10_000            # characters in one text value
 MAX_NAME = 64                # characters in a key or a `name` (names become file names and labels)
 MAX_MAGNITUDE = 1e9          # largest absolute value of any number in a regime
 MAX_LABELS = 32_767          # rule, measure and list labels are int16 codes in the run tables
+MAX_DATED_DAYS = 64          # days on which dated values (mappings of day -> value) change; each is validated
 
 _PRESET = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: 5x faster
@@ -226,8 +227,12 @@ def check_values(data, origin: str) -> None:
     Generic on purpose: it covers every field, including fields added to the schema later.
     """
     todo: list[tuple[tuple, object]] = [((), data)]
+    days: set[int] = set()  # the days of dated values (mappings whose keys are all whole numbers)
     while todo:
         loc, value = todo.pop()
+        if len(loc) > MAX_DEPTH:  # data given to the API directly, not read from YAML
+            raise _value_error(origin, loc[:MAX_DEPTH], "nested too deeply",
+                               f"at most {MAX_DEPTH} levels of lists and mappings")
         if value is None or isinstance(value, bool):
             continue
         if isinstance(value, str):
@@ -246,6 +251,11 @@ def check_values(data, origin: str) -> None:
         elif isinstance(value, dict):
             if len(value) > MAX_ITEMS:
                 raise _value_error(origin, loc, f"{len(value):,} entries", f"at most {MAX_ITEMS:,}")
+            if value and all(isinstance(k, int) and not isinstance(k, bool) for k in value):
+                days.update(value)
+                if len(days - {0}) > MAX_DATED_DAYS:
+                    raise _value_error(origin, loc, f"dated values change on {len(days - {0})} different days",
+                                       f"at most {MAX_DATED_DAYS} days on which values change")
             for k, v in value.items():
                 if isinstance(k, str) and len(k) > MAX_NAME:
                     raise _value_error(origin, (*loc, k), f"a key of {len(k)} characters",
