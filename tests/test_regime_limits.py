@@ -149,7 +149,8 @@ def test_file_size_limit(runner, tmp_path):
 def test_bytes_and_folders(runner, tmp_path):
     """issue 13: non-UTF-8 files and directories refused."""
     latin = preset_text("unified").encode() + "# café\n".encode("latin-1")
-    refused(runner, write(tmp_path, "latin.yaml", latin), None, "not UTF-8", "line 162")
+    line = preset_text("unified").count("\n") + 1
+    refused(runner, write(tmp_path, "latin.yaml", latin), None, "not UTF-8", f"byte 0xe9 on line {line}")
     (tmp_path / "folder.yaml").mkdir()
     refused(runner, str(tmp_path / "folder.yaml"), None, "is a folder")
     unified_text = preset_text("unified")
