@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install install-test browser demo test bench lint clean
+.PHONY: install install-test browser demo test bench fuzz lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,7 +18,7 @@ install-test: $(BIN)/python
 	$(BIN)/pip install --quiet -e ".[test]"
 
 demo: install
-	$(BIN)/scorelab run unified --citizens 100000 --days 365 --seed 1 --out runs
+	$(BIN)/scorelab run unified --citizens 100000 --days 365 --seed 1 --runs runs
 
 # Debian's chromium for the dashboard's browser tests (Playwright drives it; no browser download).
 # Installed with apt-get when running as root (as CI does); elsewhere the browser tests skip.
@@ -36,6 +36,16 @@ test: install-test browser lint
 
 bench: install
 	$(BIN)/python benchmarks/bench_engine.py
+
+# The regime fuzzer at length: new random examples each time (CI runs 500 fixed ones); results
+# in benchmarks/out/fuzz.json, recorded in benchmarks/RESULTS.md.
+FUZZ_EXAMPLES ?= 20000
+FUZZ_RUNS ?= 300
+fuzz: install-test
+	rm -f benchmarks/out/fuzz.json
+	SCORELAB_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) SCORELAB_FUZZ_RUNS=$(FUZZ_RUNS) SCORELAB_FUZZ_RANDOM=1 \
+		SCORELAB_FUZZ_REPORT=benchmarks/out/fuzz.json $(BIN)/python -m pytest tests/test_fuzz_regimes.py -q
+	cat benchmarks/out/fuzz.json
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache build src/*.egg-info test-output

@@ -33,7 +33,7 @@ def main() -> None:
     runs = args.out / "runs"
 
     # 1. Two regimes on the same society and seed; each run is paired with a `none` baseline.
-    folders = {name: scorelab.run(name, citizens=args.citizens, days=args.days, seed=args.seed, out=runs)
+    folders = {name: scorelab.run(name, citizens=args.citizens, days=args.days, seed=args.seed, runs=runs)
                for name in ("unified", "fragmented")}
 
     # 2. The summary: every key is defined in docs/METRICS.md.

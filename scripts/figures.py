@@ -49,7 +49,7 @@ def make_sets(runs: Path, presets, replications: int, citizens: int, days: int, 
             print(f"{preset}: reusing {sets[preset]}", flush=True)
             continue
         print(f"{preset}: {replications} x {citizens:,} x {days} ...", flush=True)
-        folder = api.run(preset, citizens=citizens, days=days, seed=seed, out=runs, replications=replications)
+        folder = api.run(preset, citizens=citizens, days=days, seed=seed, runs=runs, replications=replications)
         sets[preset] = folder.name
     return sets
 
@@ -320,7 +320,7 @@ def _explain_text(fig: dict) -> str | None:
     e = fig.get("example")
     if not e:
         return None
-    lines = [f"$ .venv/bin/scorelab explain {e['run']} {e['citizen']} --out runs/figures", e["head"]]
+    lines = [f"$ .venv/bin/scorelab explain {e['run']} {e['citizen']} --runs cmp", e["head"]]
     for line in e["lines"]:
         lines.append("- " + (line if len(line) <= 150 else line[:147] + "..."))
     return "```text\n" + "\n".join(lines) + "\n```\n"

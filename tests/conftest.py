@@ -25,7 +25,7 @@ def demo(tmp_path_factory, runner):
     """The demo command at small size, run once: `scorelab run unified ... --out <tmp>`."""
     out = tmp_path_factory.mktemp("demo") / "runs"
     result = runner.invoke(app, ["run", "unified", "--citizens", str(DEMO["citizens"]), "--days", str(DEMO["days"]),
-                                 "--seed", str(DEMO["seed"]), "--out", str(out), "--quiet"])
+                                 "--seed", str(DEMO["seed"]), "--runs", str(out)])
     return result, out
 
 

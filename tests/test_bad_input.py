@@ -76,7 +76,7 @@ def test_bad_regime_through_validate(runner, workdir, case):
 @pytest.mark.parametrize("case", sorted(REGIME_CASES))
 def test_bad_regime_through_run_leaves_no_run(runner, workdir, case):
     key, fragments = REGIME_CASES[case]
-    result = runner.invoke(app, ["run", case, "--citizens", "1000", "--days", "10", "--out", "runs", "-q"])
+    result = runner.invoke(app, ["run", case, "--citizens", "1000", "--days", "10", "--runs", "runs", "-q"])
     assert_clean_failure(result, case, *fragments)
     assert_no_run_left(workdir / "runs")
 
@@ -120,22 +120,22 @@ def test_validate_good_file_prints_valid(runner, workdir):
 
 
 def test_unknown_preset(runner, workdir):
-    result = runner.invoke(app, ["run", "utopia", "--citizens", "1000", "--days", "10", "--out", "runs", "-q"])
+    result = runner.invoke(app, ["run", "utopia", "--citizens", "1000", "--days", "10", "--runs", "runs", "-q"])
     assert_clean_failure(result, "unknown regime 'utopia'", "key 'regime'", "unified", "none")
     assert_no_run_left(workdir / "runs")
     with pytest.raises(ScorelabError, match="unknown regime"):
-        api.run("utopia", citizens=1000, days=10, out=workdir / "runs")
+        api.run("utopia", citizens=1000, days=10, runs=workdir / "runs")
 
 
 def test_unknown_baseline_preset(runner, workdir):
     result = runner.invoke(app, ["run", "unified", "--baseline", "utopia", "--citizens", "1000", "--days", "10",
-                                 "--out", "runs", "-q"])
+                                 "--runs", "runs", "-q"])
     assert_clean_failure(result, "unknown regime 'utopia'")
     assert_no_run_left(workdir / "runs")
 
 
 def test_missing_regime_file(runner, workdir):
-    result = runner.invoke(app, ["run", "nowhere.yaml", "--citizens", "1000", "--days", "10", "--out", "runs"])
+    result = runner.invoke(app, ["run", "nowhere.yaml", "--citizens", "1000", "--days", "10", "--runs", "runs"])
     assert_clean_failure(result, "nowhere.yaml", "not found", "unified")
     assert_no_run_left(workdir / "runs")
     assert_clean_failure(runner.invoke(app, ["validate", "nowhere.yaml"]), "nowhere.yaml", "not found")
@@ -145,49 +145,52 @@ def test_missing_regime_file(runner, workdir):
     (["--citizens", "0"], "citizens", "a whole number from 1"),
     (["--days", "0"], "days", "a whole number from 1 to 3650"),
     (["--days", "100000"], "days", "a whole number from 1 to 3650"),
-    (["--seed", "-1"], "seed", "a whole number from 0 up"),
+    (["--seed", "-1"], "seed", "a whole number from 0 to 4294967295"),
+    (["--seed", str(2**63)], "seed", "a whole number from 0 to 4294967295"),
+    (["--seed", str(2**32)], "seed", "a whole number from 0 to 4294967295"),
     (["--ledger-cohort", "0"], "ledger_cohort", "(0, 1]"),
     (["--events", "some"], "events", "all, notable, none"),
 ])
 def test_impossible_parameters(runner, workdir, args, key, allowed):
     options = {"--citizens": "1000", "--days": "10", "--seed": "0", args[0]: args[1]}
-    result = runner.invoke(app, ["run", "unified", "--out", "runs", "-q", *[x for kv in options.items() for x in kv]])
+    result = runner.invoke(app, ["run", "unified", "--runs", "runs", "-q", *[x for kv in options.items() for x in kv]])
     assert_clean_failure(result, f"key '{key}'", allowed, args[1])
     assert_no_run_left(workdir / "runs")
 
 
 @pytest.mark.parametrize(("kwargs", "key"), [
-    ({"citizens": 0}, "citizens"), ({"days": 0}, "days"), ({"days": 100_000}, "days"), ({"seed": -1}, "seed")])
+    ({"citizens": 0}, "citizens"), ({"days": 0}, "days"), ({"days": 100_000}, "days"), ({"seed": -1}, "seed"),
+    ({"seed": 2**63}, "seed")])
 def test_impossible_parameters_through_api(tmp_path, kwargs, key):
     args = {"citizens": 1000, "days": 10, "seed": 0, **kwargs}
     with pytest.raises(ScorelabError) as info:
-        api.run("unified", out=tmp_path / "runs", **args)
+        api.run("unified", runs=tmp_path / "runs", **args)
     assert info.value.key == key and info.value.allowed
     assert_no_run_left(tmp_path / "runs")
 
 
 def test_missing_society_folder(runner, workdir):
-    result = runner.invoke(app, ["run", "unified", "--society", "nosoc", "--days", "10", "--out", "runs", "-q"])
+    result = runner.invoke(app, ["run", "unified", "--society", "nosoc", "--days", "10", "--runs", "runs", "-q"])
     assert_clean_failure(result, "nosoc", "not a society folder")
     assert_no_run_left(workdir / "runs")
 
 
 def test_summary_of_missing_run(runner, workdir):
-    result = runner.invoke(app, ["summary", "no-such-run", "--out", "runs"])
+    result = runner.invoke(app, ["summary", "no-such-run", "--runs", "runs"])
     assert_clean_failure(result, "no run 'no-such-run'", "key 'RUN'", "scorelab runs")
     with pytest.raises(ScorelabError, match="no run"):
-        api.summary("no-such-run", out=workdir / "runs")
+        api.summary("no-such-run", runs=workdir / "runs")
 
 
 def test_summary_does_not_resolve_ids_outside_the_runs_folder(runner, workdir):
-    result = runner.invoke(app, ["summary", "../etc", "--out", "runs"])
+    result = runner.invoke(app, ["summary", "../etc", "--runs", "runs"])
     assert_clean_failure(result, "no run")
 
 
 def test_compile_error_leaves_no_run(runner, workdir):
     """Two rules on one event type is found when compiling: no baseline may be published first."""
     result = runner.invoke(app, ["run", "duplicate_rule.yaml", "--citizens", "1000", "--days", "10",
-                                 "--out", "runs", "-q"])
+                                 "--runs", "runs", "-q"])
     assert_clean_failure(result, "duplicate_rule.yaml", "two rules")
     assert_no_run_left(workdir / "runs")
 
@@ -205,7 +208,7 @@ def test_console_script_gives_one_line_and_status_2(workdir):
     """The installed `scorelab` command, as a user runs it: no traceback, status 2, one line."""
     if not SCORELAB.exists():
         pytest.skip(f"console script not installed at {SCORELAB}")
-    proc = subprocess.run([str(SCORELAB), "run", "utopia", "--citizens", "100", "--days", "5", "--out", "runs"],
+    proc = subprocess.run([str(SCORELAB), "run", "utopia", "--citizens", "100", "--days", "5", "--runs", "runs"],
                           capture_output=True, text=True, cwd=workdir)
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr + proc.stdout

@@ -14,9 +14,9 @@ ARGS = dict(citizens=3000, days=45, baseline=None)
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    a = api.run("unified", seed=7, out=tmp_path_factory.mktemp("a"), **ARGS)
-    b = api.run("unified", seed=7, out=tmp_path_factory.mktemp("b"), **ARGS)
-    c = api.run("unified", seed=8, out=tmp_path_factory.mktemp("c"), **ARGS)
+    a = api.run("unified", seed=7, runs=tmp_path_factory.mktemp("a"), **ARGS)
+    b = api.run("unified", seed=7, runs=tmp_path_factory.mktemp("b"), **ARGS)
+    c = api.run("unified", seed=8, runs=tmp_path_factory.mktemp("c"), **ARGS)
     return a, b, c
 
 

@@ -88,13 +88,13 @@ def test_daily_and_measures_tables(demo_run):
 
 def test_runs_lists_both_and_catalogue(runner, demo, demo_run):
     _, out = demo
-    listed = runner.invoke(app, ["runs", "--out", str(out), "--json"])
+    listed = runner.invoke(app, ["runs", "--runs", str(out), "--json"])
     assert listed.exit_code == 0, listed.output
     rows = json.loads(listed.stdout)
     ids = {r["run_id"] for r in rows}
     baseline = json.loads((demo_run / "manifest.json").read_text())["baseline"]
     assert ids == {demo_run.name, baseline}
-    table = runner.invoke(app, ["runs", "--out", str(out)])
+    table = runner.invoke(app, ["runs", "--runs", str(out)])
     assert table.exit_code == 0
     con = duckdb.connect(str(out / "catalogue.duckdb"), read_only=True)
     try:
@@ -107,13 +107,13 @@ def test_runs_lists_both_and_catalogue(runner, demo, demo_run):
 
 
 def test_runs_on_empty_folder(runner, tmp_path):
-    result = runner.invoke(app, ["runs", "--out", str(tmp_path / "empty"), "--json"])
+    result = runner.invoke(app, ["runs", "--runs", str(tmp_path / "empty"), "--json"])
     assert result.exit_code == 0 and json.loads(result.stdout) == []
 
 
 def test_summary_json(runner, demo, demo_run):
     _, out = demo
-    result = runner.invoke(app, ["summary", demo_run.name, "--out", str(out), "--json"])
+    result = runner.invoke(app, ["summary", demo_run.name, "--runs", str(out), "--json"])
     assert result.exit_code == 0, result.output
     s = json.loads(result.stdout)
     for key in ("listed_share", "sanctions_per_1000", "wrongful_sanction_share", "behaviour_change"):
@@ -143,7 +143,7 @@ def test_summary_json(runner, demo, demo_run):
 
 def test_summary_table(runner, demo, demo_run):
     _, out = demo
-    result = runner.invoke(app, ["summary", demo_run.name, "--out", str(out)])
+    result = runner.invoke(app, ["summary", demo_run.name, "--runs", str(out)])
     # a score is shown on its own range, never as a bare mean to compare across regimes
     assert result.exit_code == 0 and "score state" in result.output and "on 0-1300" in result.output
 
@@ -153,11 +153,18 @@ def test_regimes_command(runner):
     assert result.exit_code == 0 and "unified" in result.output and "none" in result.output
 
 
-def test_second_run_gets_a_new_id(tmp_path):
-    a = scorelab.run("none", citizens=1000, days=5, seed=0, baseline=None, out=tmp_path)
-    b = scorelab.run("none", citizens=1000, days=5, seed=0, baseline=None, out=tmp_path)
-    assert a != b and a.is_dir() and b.is_dir()
-    assert {r["run_id"] for r in scorelab.list_runs(tmp_path)} == {a.name, b.name}
+def test_identical_rerun_is_reused_and_forced_rerun_is_named(tmp_path):
+    """Issue 14.4: re-running a command used to make a silent `-2` copy with a second baseline."""
+    notes = []
+    a = scorelab.run("none", citizens=1000, days=5, seed=0, runs=tmp_path, notify=notes.append)
+    b = scorelab.run("none", citizens=1000, days=5, seed=0, runs=tmp_path, notify=notes.append)
+    assert a == b and len(notes) == 1 and notes[0].startswith(f"reusing run {a.name}")
+    c = scorelab.run("none", citizens=1000, days=5, seed=0, runs=tmp_path, force=True, notify=notes.append)
+    assert c.name == f"{a.name}-rerun2" and "--force" in notes[-1]
+    d = scorelab.run("none", citizens=1000, days=5, seed=0, runs=tmp_path, events="all", notify=notes.append)
+    assert d.name == f"{a.name}-2" and "different run" in notes[-1]
+    listed = {r["run_id"] for r in scorelab.list_runs(tmp_path)}
+    assert listed == {x.name for x in (a, c, d)} | {f"{x.name}--baseline-none" for x in (a, c, d)}
 
 
 def test_run_on_saved_society(tmp_path):
@@ -165,9 +172,13 @@ def test_run_on_saved_society(tmp_path):
 
     soc = scorelab.build_society(1500, seed=4)
     save_society(soc, tmp_path / "soc")
-    a = scorelab.run("unified", days=20, seed=4, baseline=None, out=tmp_path / "r1", society=tmp_path / "soc")
-    b = scorelab.run("unified", citizens=1500, days=20, seed=4, baseline=None, out=tmp_path / "r2")
+    a = scorelab.run("unified", days=20, baseline=None, runs=tmp_path / "r1", society=tmp_path / "soc")
+    b = scorelab.run("unified", citizens=1500, days=20, seed=4, baseline=None, runs=tmp_path / "r2")
     assert pq.read_table(a / "ledger.parquet").equals(pq.read_table(b / "ledger.parquet"))
+    # issue 14.4: `run --society` takes the society's seed unless --seed is given (it used to run with seed 0)
+    assert scorelab.describe_run(a)["seed"] == 4
+    c = scorelab.run("unified", days=20, seed=9, baseline=None, runs=tmp_path / "r1", society=tmp_path / "soc")
+    assert scorelab.describe_run(c)["seed"] == 9 and scorelab.describe_run(c)["society"]["seed"] == 4
 
 
 def test_lazy_api_names_resolve():

@@ -24,7 +24,7 @@ VOLATILE = ("run_id", "wall_seconds", "agent_days_per_second", "baseline")
 def made(tmp_path_factory, runner):
     out = tmp_path_factory.mktemp("sets") / "runs"
     result = runner.invoke(app, ["run", "unified", "-n", str(N), "-d", str(DAYS), "-s", str(SEED), "--replications",
-                                 str(REPS), "--out", str(out), "--quiet"])
+                                 str(REPS), "--runs", str(out)])
     assert result.exit_code == 0, result.output
     return out, result
 
@@ -58,7 +58,7 @@ def test_a_set_folder_names_its_runs(made):
 def test_set_summary_gives_every_numeric_measure_an_interval(made, runner):
     out, _ = made
     set_id = f"unified-{N}x{DAYS}-s{SEED}-r{REPS}"
-    result = runner.invoke(app, ["summary", set_id, "--out", str(out), "--json"])
+    result = runner.invoke(app, ["summary", set_id, "--runs", str(out), "--json"])
     assert result.exit_code == 0, result.output
     s = json.loads(result.stdout)
     assert s == scorelab.summary(out / set_id)  # the Python API mirrors the command line
@@ -107,14 +107,14 @@ def test_merging_keeps_the_shape():
 def test_the_first_run_of_a_set_is_the_single_run_with_that_seed(made, tmp_path):
     """Runs of a set share the society drawn with the first seed, so its first run is the single run."""
     out, _ = made
-    single = scorelab.run("unified", citizens=N, days=DAYS, seed=SEED, out=tmp_path)
+    single = scorelab.run("unified", citizens=N, days=DAYS, seed=SEED, runs=tmp_path)
     a, b = scorelab.summary(single), scorelab.summary(f"unified-{N}x{DAYS}-s{SEED}", out)
     assert {k: v for k, v in a.items() if k not in VOLATILE} == {k: v for k, v in b.items() if k not in VOLATILE}
 
 
 @pytest.mark.parametrize("bad", ["0", "-2", "x"])
 def test_bad_replications_are_one_clear_line(runner, tmp_path, bad):
-    result = runner.invoke(app, ["run", "none", "-n", "100", "-d", "2", "--replications", bad, "--out",
+    result = runner.invoke(app, ["run", "none", "-n", "100", "-d", "2", "--replications", bad, "--runs",
                                  str(tmp_path), "--quiet"])
     assert result.exit_code == 2 and "Traceback" not in result.output
     assert not any(p.is_dir() for p in tmp_path.iterdir()) if tmp_path.exists() else True

@@ -7,8 +7,8 @@ The Python API (scorelab.api) mirrors the command line; names are imported lazil
 
 __version__ = "0.1.0"
 
-_API = ("build_society", "describe_run", "list_runs", "load_regime", "run", "summary", "explain", "stories",
-        "list_sets")
+_API = ("build_society", "catalogue", "describe_run", "list_runs", "list_sets", "load_regime", "run", "summary",
+        "explain", "stories", "scan_runs")
 
 
 def __getattr__(name: str):

@@ -1,28 +1,36 @@
 """The command line. Each command is a thin layer over scorelab.api.
 
 Errors in the user's input print one line naming the file, key and what is allowed, and exit
-with status 2; never a traceback.
+with status 2; never a traceback. Options mean one thing everywhere: `--runs DIR` is the runs
+folder of every command that reads or writes runs, `--out` the file or folder a command writes
+(`--out` as the runs folder still works for one release, with a warning).
 """
 
 from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
 from pathlib import Path
 
 import typer
+from rich import box
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-from scorelab.errors import ScorelabError
+from scorelab.errors import MAX_SEED, ScorelabError, one_line
 from scorelab.server.state import DEFAULT_MAX_CELLS
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="scorelab: run social credit regimes on synthetic societies (synthetic citizens only).")
 out_console = Console()
 err_console = Console(stderr=True, soft_wrap=True)  # an error stays on one line, whatever the width
-RUNS_HELP = "folder that holds the runs and their catalogue"
+RUNS_HELP = "folder that holds the runs and their catalogue (default: runs)"
+OLD_OUT_HELP = "deprecated spelling of --runs (--out will name the file a command writes)"
+SEED_HELP = f"random seed, 0 to {MAX_SEED} (same seed, same run)"
+DEFAULT_RUNS = Path("runs")
 
 
 def friendly(fn):
@@ -33,13 +41,35 @@ def friendly(fn):
         try:
             return fn(*args, **kwargs)
         except ScorelabError as exc:
-            err_console.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
-            raise typer.Exit(2) from None
+            _error(str(exc))
+        except OSError as exc:  # the disk is full, a folder vanished, a permission was refused
+            where = f"{exc.filename}: " if exc.filename else ""
+            _error(f"{where}{exc.strerror or exc}")
         except KeyboardInterrupt:
             err_console.print("interrupted: no run was written")
             raise typer.Exit(130) from None
 
     return wrapper
+
+
+def _error(message: str):
+    err_console.print(f"[bold red]error:[/] {escape(one_line(message))}", markup=True, highlight=False)
+    raise typer.Exit(2) from None
+
+
+def _note(message: str) -> None:
+    err_console.print(one_line(message), markup=False, highlight=False)
+
+
+def _runs_dir(runs_dir: Path | None, out: Path | None) -> Path:
+    """--runs, or the deprecated --out (for one release, with a warning)."""
+    if out is None:
+        return runs_dir or DEFAULT_RUNS
+    _note("warning: --out as the runs folder is deprecated and will name the file a command writes; use --runs")
+    if runs_dir is not None and runs_dir != out:
+        raise ScorelabError(f"--runs {runs_dir} and --out {out} name different runs folders", key="--runs",
+                            allowed="one runs folder, given with --runs")
+    return out
 
 
 @app.command()
@@ -48,28 +78,44 @@ def run(
     regime: str = typer.Argument(..., help="a preset name (see `scorelab regimes`) or a regime YAML file"),
     citizens: int = typer.Option(100_000, "--citizens", "-n", help="number of synthetic citizens"),
     days: int = typer.Option(365, "--days", "-d", help="days to simulate"),
-    seed: int = typer.Option(0, "--seed", "-s", help="random seed (same seed, same run)"),
+    seed: int | None = typer.Option(None, "--seed", "-s", help=SEED_HELP + "; default: the society's seed, or 0"),
     baseline: str = typer.Option("none", "--baseline", help="regime of the paired baseline run"),
     no_baseline: bool = typer.Option(False, "--no-baseline", help="skip the paired baseline run"),
-    out: Path = typer.Option(Path("runs"), "--out", "-o", help=RUNS_HELP),
-    society: Path | None = typer.Option(None, "--society", help="a saved society folder to reuse"),
+    runs_dir: Path | None = typer.Option(None, "--runs", help=RUNS_HELP),
+    out: Path | None = typer.Option(None, "--out", "-o", help=OLD_OUT_HELP),
+    society: Path | None = typer.Option(None, "--society", help="a saved society folder to reuse (and its seed)"),
     ledger_cohort: float | None = typer.Option(None, "--ledger-cohort",
                                                   help="share of citizens whose ledger rows are kept"),
     events: str = typer.Option("notable", "--events", help="true events written: all, notable or none"),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
+    force: bool = typer.Option(False, "--force", help="run again even if an identical run exists"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="print only the run's path"),
     replications: int | None = typer.Option(None, "--replications", "-r",
                                             help="run seeds s..s+N-1 on one society and write a replication set"),
 ) -> None:
-    """Run a regime on a synthetic society and write a run folder (or a replication set)."""
+    """Run a regime on a synthetic society and write a run folder (an identical run is reused), or a
+    replication set."""
     from scorelab import api
+
+    runs_dir = _runs_dir(runs_dir, out)
+    notes: list[str] = []
+
+    def notify(message: str) -> None:
+        notes.append(message)
+        if not quiet:
+            _note(message)
 
     with _progress(quiet) as tick:
         folder = api.run(regime, citizens=citizens, days=days, seed=seed,
-                         baseline=None if no_baseline else baseline, out=out, society=society,
-                         ledger_cohort=ledger_cohort, events=events, progress=tick, replications=replications)
+                         baseline=None if no_baseline else baseline, runs=runs_dir, society=society,
+                         ledger_cohort=ledger_cohort, events=events, progress=tick, force=force, notify=notify,
+                         replications=replications)
+    if quiet:
+        typer.echo(str(folder))
+        return
     _print_summary(api.summary(folder))
+    reused = any(n.startswith("reusing run") for n in notes)
     what = "replication set" if replications is not None else "run"
-    out_console.print(f"{what} written to [bold]{folder}[/]")
+    out_console.print(f"{what} {'reused' if reused else 'written to'} {folder}", markup=False, highlight=False)
 
 
 class _progress:
@@ -159,34 +205,112 @@ def _print_set_summary(s: dict) -> None:
 
 @app.command()
 @friendly
-def runs(out: Path = typer.Option(Path("runs"), "--out", "-o", help=RUNS_HELP),
-         as_json: bool = typer.Option(False, "--json", help="print JSON")) -> None:
-    """List the runs in the catalogue (rebuilt from the run folders)."""
+def runs(runs_dir: Path | None = typer.Option(None, "--runs", help=RUNS_HELP),
+         out: Path | None = typer.Option(None, "--out", "-o", help=OLD_OUT_HELP),
+         as_json: bool = typer.Option(False, "--json", help="print JSON (full ids, every column)"),
+         wide: bool = typer.Option(False, "--wide", help="full ids and every column, whatever the width"),
+         sort: str | None = typer.Option(None, "--sort", help="rank by a column of the catalogue, highest first "
+                                         "(e.g. wrongful_sanction_share)")) -> None:
+    """List the runs with their headline measures (the DuckDB catalogue, rebuilt from the run folders)."""
     from scorelab import api
 
-    rows = api.list_runs(out)
+    folder = _runs_dir(runs_dir, out)
+    scan = api.scan_runs(folder, sort=sort)
+    for name, problem in scan.damaged:
+        _note(f"warning: {problem}" if problem.startswith(str(folder)) else f"warning: {name}: {problem}")
     if as_json:
-        print(json.dumps(rows, indent=2))
+        print(json.dumps(scan.rows, indent=2))
         return
-    if not rows:
-        out_console.print(f"no runs in {out}")
+    if not scan.rows:
+        out_console.print(f"no runs in {folder}", markup=False, highlight=False)
         return
-    t = Table("run", "regime", "citizens", "days", "seed", "baseline", "created")
+    _print_runs(scan.rows, wide=wide, ordered=sort is not None)
+
+
+RUNS_WIDTH = 80
+ID_WIDTH = 44
+
+
+def _print_runs(rows: list[dict], wide: bool = False, ordered: bool = False) -> None:
+    """The runs as a table that fits 80 columns: each run followed by its baseline (shown as
+    `↳ baseline-<regime>`), long ids shortened in the middle; --wide for full ids and every column."""
+    if not ordered:
+        rows = _with_baselines_below(rows)
+    t = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
+    t.add_column("run", no_wrap=True, overflow="fold" if wide else "ellipsis")
+    if wide:
+        for name in ("regime", "citizens", "days", "seed", "created"):
+            t.add_column(name, no_wrap=True, justify="right" if name in ("citizens", "days", "seed") else "left")
+    t.add_column("sanctions/1k", justify="right", no_wrap=True)
+    t.add_column("wrongful", justify="right", no_wrap=True)
+    t.add_column("listed", justify="right", no_wrap=True)
+    if wide:
+        for name in ("antisocial", "expression", "collateral"):
+            t.add_column(name, justify="right", no_wrap=True)
+    ids = {r["run_id"] for r in rows}
     for r in rows:
-        t.add_row(r["run_id"], r["regime"], f"{r['citizens']:,}", str(r["days"]), str(r["seed"]),
-                  r["baseline"] or "", r["created"] or "")
-    out_console.print(t)
+        run_id = r["run_id"]
+        if not wide and not ordered and r.get("baseline_of") in ids and run_id.startswith(f"{r['baseline_of']}--"):
+            label = "  ↳ " + run_id[len(r["baseline_of"]) + 2:]
+        else:
+            label = run_id
+        cells = [label if wide else _middle(label, ID_WIDTH)]
+        if wide:
+            cells += [r.get("regime") or "", _count(r.get("citizens")), _count(r.get("days")),
+                      _fmt(r.get("seed"), "{}"), (r.get("created") or "")[:16]]
+        cells += [_fmt(r.get("sanctions_per_1000"), "{:,.1f}"), _fmt(r.get("wrongful_sanction_share"), "{:.2%}"),
+                  _fmt(r.get("listed_share"), "{:.2%}")]
+        if wide:
+            cells += [_fmt(r.get("antisocial_change"), "{:+.1%}"), _fmt(r.get("expression_change"), "{:+.1%}"),
+                      _fmt(r.get("collateral_share"), "{:.1%}")]
+        t.add_row(*(escape(c) for c in cells))
+    console = Console(width=1000 if wide else min(out_console.width, RUNS_WIDTH), file=out_console.file)
+    console.print(t, crop=not wide)
+    console.print("wrongful: share on a false record; listed: share ever on a punitive list",
+                  style="dim", markup=False, highlight=False, crop=not wide)
+
+
+def _with_baselines_below(rows: list[dict]) -> list[dict]:
+    by_owner: dict[str, list[dict]] = {}
+    ids = {r["run_id"] for r in rows}
+    for r in rows:
+        if r.get("baseline_of") in ids:
+            by_owner.setdefault(r["baseline_of"], []).append(r)
+    out = []
+    for r in rows:
+        if r.get("baseline_of") in ids:
+            continue
+        out.append(r)
+        out.extend(by_owner.get(r["run_id"], []))
+    return out
+
+
+def _middle(text: str, width: int) -> str:
+    """Shorten in the middle, keeping the regime at the start and the size and seed at the end."""
+    if len(text) <= width:
+        return text
+    keep = width - 1
+    return text[: keep - keep // 2] + "…" + text[len(text) - keep // 2:]
+
+
+def _fmt(value, spec: str) -> str:
+    return "" if value is None else spec.format(value)
+
+
+def _count(value) -> str:
+    return "" if value is None else f"{value:,}" if isinstance(value, int) and value >= 10_000 else str(value)
 
 
 @app.command()
 @friendly
 def summary(run_: str = typer.Argument(..., metavar="RUN", help="run id or run folder, or a replication set"),
-            out: Path = typer.Option(Path("runs"), "--out", "-o", help=RUNS_HELP),
+            runs_dir: Path | None = typer.Option(None, "--runs", help=RUNS_HELP),
+            out: Path | None = typer.Option(None, "--out", "-o", help=OLD_OUT_HELP),
             as_json: bool = typer.Option(False, "--json", help="print JSON (keys in docs/METRICS.md)")) -> None:
     """Print a run's headline measures."""
     from scorelab import api
 
-    s = api.summary(run_, out)
+    s = api.summary(run_, _runs_dir(runs_dir, out))
     if as_json:
         print(json.dumps(s, indent=2, default=float))
     else:
@@ -226,7 +350,7 @@ def validate(file: Path = typer.Argument(..., help="a regime YAML file")) -> Non
 @app.command()
 @friendly
 def society(citizens: int = typer.Option(100_000, "--citizens", "-n", help="number of synthetic citizens"),
-            seed: int = typer.Option(0, "--seed", "-s", help="random seed"),
+            seed: int = typer.Option(0, "--seed", "-s", help=SEED_HELP),
             out: Path = typer.Option(..., "--out", "-o", help="folder to write the society to")) -> None:
     """Draw a society and save it for reuse with `scorelab run --society`."""
     from scorelab import api
@@ -267,12 +391,13 @@ def test_regime(target: Path = typer.Argument(..., help="a scenario YAML file or
 @friendly
 def explain(run_: str = typer.Argument(..., metavar="RUN", help="run id or run folder"),
             citizen: int = typer.Argument(..., help="citizen id (a row number, from 0)"),
-            out: Path = typer.Option(Path("runs"), "--out", "-o", help=RUNS_HELP),
+            runs_dir: Path | None = typer.Option(None, "--runs", help=RUNS_HELP),
+            out: Path | None = typer.Option(None, "--out", "-o", help=OLD_OUT_HELP),
             as_json: bool = typer.Option(False, "--json", help="print the whole timeline as JSON")) -> None:
     """Explain one citizen: acts, records, points with their sources, lists and measures, day by day."""
     from scorelab import api
 
-    e = api.explain(run_, citizen, out)
+    e = api.explain(run_, citizen, _runs_dir(runs_dir, out))
     if as_json:
         print(json.dumps(e, indent=2, default=str))
         return
@@ -282,12 +407,13 @@ def explain(run_: str = typer.Argument(..., metavar="RUN", help="run id or run f
 @app.command()
 @friendly
 def stories(run_: str = typer.Argument(..., metavar="RUN", help="run id or run folder"),
-            out: Path = typer.Option(Path("runs"), "--out", "-o", help=RUNS_HELP),
+            runs_dir: Path | None = typer.Option(None, "--runs", help=RUNS_HELP),
+            out: Path | None = typer.Option(None, "--out", "-o", help=OLD_OUT_HELP),
             as_json: bool = typer.Option(False, "--json", help="print JSON")) -> None:
     """Pick illustrative citizens (false records, association, redemption, poverty trap, rewards) and explain them."""
     from scorelab import api
 
-    picked = api.stories(run_, out)
+    picked = api.stories(run_, _runs_dir(runs_dir, out))
     if as_json:
         print(json.dumps(picked, indent=2, default=str))
         return
@@ -347,9 +473,11 @@ def report(run_: str = typer.Argument(..., metavar="RUN", help="run id or run fo
            no_stories: bool = typer.Option(False, "--no-stories", help="leave out the citizen stories (faster)"),
            ) -> None:
     """Write one self-contained HTML report of a run (and of --vs runs side by side); it works offline."""
+    from scorelab.api import damaged_run
     from scorelab.report import write_report
 
-    path = write_report(run_, out, vs=vs or [], runs_dir=runs_dir, stories=not no_stories)
+    with damaged_run(runs_dir):
+        path = write_report(run_, out, vs=vs or [], runs_dir=runs_dir, stories=not no_stories)
     out_console.print(f"report written to {path} ({path.stat().st_size / 1e6:.1f} MB)", markup=False, highlight=False)
 
 
@@ -395,7 +523,34 @@ def new(name: str = typer.Argument(..., help="the new regime's name (lower-case 
 
 
 def main() -> None:
-    app()
+    """The console script: usage errors as one line (status 2), and never a traceback."""
+    try:
+        code = app(standalone_mode=False)
+    except Exception as exc:
+        code = _fail(exc)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _fail(exc: Exception) -> int:
+    """One line for an exception that reached the top; click's classes are known by name (typer
+    may vendor its own click)."""
+    kinds = {k.__name__ for k in type(exc).__mro__}
+    ctx = getattr(exc, "ctx", None)
+    if "NoArgsIsHelpError" in kinds:
+        typer.echo(ctx.get_help() if ctx else "see scorelab --help", err=True)
+        return 2
+    if "UsageError" in kinds or "ClickException" in kinds:
+        hint = f" (see `{ctx.command_path} --help`)" if ctx is not None and "UsageError" in kinds else ""
+        _note(f"error: {exc.format_message()}{hint}")
+        return getattr(exc, "exit_code", 2) or 2
+    if "Abort" in kinds:
+        _note("interrupted")
+        return 130
+    if os.environ.get("SCORELAB_DEBUG"):
+        raise exc
+    _note(f"error: internal error, a bug in scorelab: {type(exc).__name__}: {str(exc)[:300]} "
+          "(SCORELAB_DEBUG=1 shows the traceback)")
+    return 1
 
 
 if __name__ == "__main__":

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import platform
-import shutil
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,7 +19,7 @@ import pyarrow.parquet as pq
 import scorelab
 from scorelab.consequences.economy import FLOWS
 from scorelab.engine.simulation import RunOptions, RunResult, simulate
-from scorelab.errors import ScorelabError, check_positive_int
+from scorelab.errors import ScorelabError, check_positive_int, check_seed
 from scorelab.metrics.network import network_measures
 from scorelab.metrics.summary import summarize
 from scorelab.regime.compiled import compile_regime
@@ -29,7 +28,18 @@ from scorelab.regime.loader import load_regime as _load_regime
 from scorelab.society.model import Society, SocietySpec, load_society
 from scorelab.society.model import build_society as _build_society
 from scorelab.store.catalogue import refresh_catalogue
-from scorelab.store.runfolder import FORMAT_VERSION, new_run_id, partial_folder, write_manifest
+from scorelab.store.faults import crash_point
+from scorelab.store.runfolder import FORMAT_VERSION, write_manifest
+from scorelab.store.writing import (
+    Notify,
+    Pending,
+    Slot,
+    begin,
+    ensure_runs_dir,
+    request_key,
+    run_request,
+    society_fingerprint,
+)
 from scorelab.vocabulary import ACCOUNT_OPEN, ACCOUNT_STATES, ACCOUNT_SUSPENDED, PUNITIVE_LIST_KINDS, SECTORS
 
 DEFAULT_RUNS = Path("runs")
@@ -42,21 +52,25 @@ DEFAULT_COHORT = 0.1
 def build_society(citizens: int, seed: int = 0, **spec) -> Society:
     """Draw a society: `citizens` rows from the census marginals (see SocietySpec)."""
     check_positive_int(citizens, "citizens", maximum=50_000_000)
+    check_seed(seed)
     return _build_society(SocietySpec(citizens=citizens, seed=seed, **spec))
 
 
-def run(regime: str | Path, citizens: int = 100_000, days: int = 365, seed: int = 0,
+def run(regime: str | Path, citizens: int = 100_000, days: int = 365, seed: int | None = None,
         baseline: str | None = "none", out: str | Path = DEFAULT_RUNS, society: str | Path | Society | None = None,
         ledger_cohort: float | None = None, events: str = "notable",
-        progress: Callable[[str, int, int], None] | None = None) -> Path:
+        progress: Callable[[str, int, int], None] | None = None, *, force: bool = False,
+        notify: Notify | None = None) -> Path:
     """Run a regime (and its paired baseline) and return the new run folder.
 
     The baseline, when given, runs on the same society with the same seed (common random
-    numbers), so the difference between the two runs is the regime's effect.
+    numbers), so the difference between the two runs is the regime's effect. `seed` defaults to
+    the society's seed (0 for a new society). An identical run already in `out` is reused (and
+    `notify` told so) unless `force`.
     """
     check_positive_int(days, "days", maximum=MAX_DAYS)
-    if not isinstance(seed, int) or seed < 0:
-        raise ScorelabError(f"got {seed!r}", key="seed", allowed="a whole number from 0 up")
+    if seed is not None:
+        check_seed(seed)
     if events not in ("all", "notable", "none"):
         raise ScorelabError(f"got {events!r}", key="events", allowed="all, notable, none")
     loaded = _load_regime(regime)
@@ -65,22 +79,32 @@ def run(regime: str | Path, citizens: int = 100_000, days: int = 365, seed: int 
     compile_regime(loaded.regime, loaded.origin)
     if base_loaded is not None:
         compile_regime(base_loaded.regime, base_loaded.origin)
-    soc = _society(society, citizens, seed)
+    out = ensure_runs_dir(Path(out))  # before the society, which may take a while to build
+    soc = _society(society, citizens, 0 if seed is None else seed)
+    seed = soc.spec.seed if seed is None else seed
+    check_seed(seed)
     cohort = ledger_cohort if ledger_cohort is not None else (1.0 if soc.n <= FULL_LEDGER_UP_TO else DEFAULT_COHORT)
     if not 0 < cohort <= 1:
         raise ScorelabError(f"got {cohort!r}", key="ledger_cohort", allowed="a share in (0, 1]")
     options = RunOptions(ledger_cohort=cohort, events=events)
-    out = Path(out)
-    run_id = new_run_id(out, f"{loaded.regime.name}-{soc.n}x{days}-s{seed}")
-    base_id = None
-    if base_loaded is not None:
-        base_id = new_run_id(out, f"{run_id}--baseline-{base_loaded.regime.name}")
-        _run_one(base_loaded, soc, days, seed, out, base_id, options, progress, baseline_of=run_id)
+    request = run_request(loaded.sha256, base_loaded.sha256 if base_loaded else None, soc.spec.model_dump(), seed,
+                          days, cohort, events, FORMAT_VERSION, scorelab.__version__)
+    if isinstance(society, Society):  # made in memory: its spec need not say what it holds
+        request["society_data"] = society_fingerprint(soc)
+    pending = begin(out, f"{loaded.regime.name}-{soc.n}x{days}-s{seed}", request,
+                    base_loaded.regime.name if base_loaded else None, force=force, notify=notify)
+    if not isinstance(pending, Pending):
+        return pending  # an identical run, reused
+    # both are written before either is published: no baseline without its run
     try:
-        folder = _run_one(loaded, soc, days, seed, out, run_id, options, progress, baseline=base_id)
+        base = pending.baseline
+        if base is not None:
+            _run_one(base_loaded, soc, days, seed, base, options, progress, baseline_of=pending.run.run_id)
+        _run_one(loaded, soc, days, seed, pending.run, options, progress, baseline=base.run_id if base else None,
+                 baseline_folder=base.partial if base else None, request=request)
+        folder = pending.publish()
     except BaseException:
-        if base_id is not None:  # no baseline without the run it belongs to
-            shutil.rmtree(out / base_id, ignore_errors=True)
+        pending.abandon()
         raise
     refresh_catalogue(out)
     return folder
@@ -95,13 +119,16 @@ def _society(society, citizens: int, seed: int) -> Society:
     return _build_society(SocietySpec(citizens=citizens, seed=seed))
 
 
-def _run_one(loaded: LoadedRegime, soc: Society, days: int, seed: int, out: Path, run_id: str,
-             options: RunOptions, progress, baseline: str | None = None, baseline_of: str | None = None) -> Path:
+def _run_one(loaded: LoadedRegime, soc: Society, days: int, seed: int, slot: Slot,
+             options: RunOptions, progress, baseline: str | None = None, baseline_of: str | None = None,
+             baseline_folder: Path | None = None, request: dict | None = None) -> Path:
     cr = compile_regime(loaded.regime, loaded.origin)
     label = loaded.regime.name
-    with partial_folder(out, run_id) as tmp:
+    run_id = slot.run_id
+    with slot.writing() as tmp:
         tick = (lambda day: progress(label, day + 1, days)) if progress else None
         res = simulate(soc, cr, days, seed, tmp, options, tick)
+        crash_point("tables")
         _write_citizens(tmp, soc, res)
         (tmp / "regime.yaml").write_text(loaded.text)
         manifest = {
@@ -132,9 +159,12 @@ def _run_one(loaded: LoadedRegime, soc: Society, days: int, seed: int, out: Path
             "machine": {"python": platform.python_version(), "platform": platform.platform(),
                         "numpy": np.__version__},
         }
+        if request is not None:  # what makes an identical re-run (store/writing.py)
+            manifest["request"], manifest["request_key"] = request, request_key(request)
         write_manifest(tmp, manifest)
-        (tmp / "summary.json").write_text(json.dumps(summarize(tmp), indent=2, default=float))
-    return out / run_id
+        summary = summarize(tmp, baseline_folder=baseline_folder)
+        (tmp / "summary.json").write_text(json.dumps(summary, indent=2, default=float))
+    return slot.final
 
 
 def _network_measures(soc: Society, res: RunResult, cr) -> dict:

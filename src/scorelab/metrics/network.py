@@ -62,5 +62,6 @@ def _edge_correlation(m: sp.csr_matrix, score: np.ndarray) -> float | None:
     b = score[m.indices] - score.mean()
     # both ends range over the same edges (the matrix is symmetric), so means and spreads agree
     da, db = a - a.mean(), b - b.mean()
-    denom = np.sqrt(np.dot(da, da) * np.dot(db, db))
-    return float(np.dot(da, db) / denom) if denom > 0 else None
+    # sums in numpy's fixed (pairwise) order, not BLAS dot products, whose threads change the last bits
+    denom = np.sqrt(np.sum(da * da) * np.sum(db * db))
+    return float(np.sum(da * db) / denom) if denom > 0 else None

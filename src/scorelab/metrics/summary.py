@@ -33,7 +33,8 @@ def _q(folder: Path, name: str) -> str:
     return "'" + str(folder / name).replace("'", "''") + "'"
 
 
-def summarize(folder: Path) -> dict:
+def summarize(folder: Path, baseline_folder: Path | None = None) -> dict:
+    """`baseline_folder`: where the paired baseline is, if not beside the run (a run being written)."""
     m = read_manifest(folder)
     n = int(m["society"]["citizens"])
     days = int(m["days"])
@@ -110,7 +111,7 @@ def summarize(folder: Path) -> dict:
     fb = cit.column("first_below_day").to_numpy() if "first_below_day" in cit.column_names else None
     rd = cit.column("redeemed_day").to_numpy() if "redeemed_day" in cit.column_names else None
     out.update(_ways_back(con, folder, days, fb, rd))
-    base = folder.parent / m["baseline"] if m.get("baseline") else None
+    base = (baseline_folder or folder.parent / m["baseline"]) if m.get("baseline") else None
     base_ok = base is not None and (base / "manifest.json").exists()
     out.update(_harm_and_inequality(con, folder, m, cit, citizen_years, base if base_ok else None))
     out.update(consequence_measures(con, folder, cit, citizen_years, base if base_ok else None))
@@ -171,8 +172,13 @@ def _harm_and_inequality(con, folder: Path, m: dict, cit, citizen_years: float, 
         f"SELECT count(*) FROM {_q(folder, 'measures.parquet')} WHERE kind = 'sanction' AND domain = 'education' "
         f"AND cause_citizen <> citizen").fetchone()[0]
     out["children_barred"] = 1000.0 * children / citizen_years
-    money = con.execute(f"SELECT kind, sum(money) FROM {_q(folder, 'measures.parquet')} GROUP BY 1").fetchall()
-    out["money_by_kind"] = {k: float(v or 0) for k, v in money}
+    # float sums in a fixed order (file order), not DuckDB's parallel sum, whose order follows the threads
+    mk = pq.read_table(folder / "measures.parquet", columns=["kind", "money"])
+    kinds = mk.column("kind").to_numpy(zero_copy_only=False).astype(str)
+    money = np.nan_to_num(mk.column("money").to_numpy(zero_copy_only=False).astype(np.float64))
+    names, code = np.unique(kinds, return_inverse=True)
+    out["money_by_kind"] = {str(k): float(v) for k, v in zip(names, np.bincount(code, money, len(names)),
+                                                               strict=True)}
     per = con.execute(f"SELECT citizen, count(*), count(*) FILTER (WHERE wrongful) FROM "
                       f"{_q(folder, 'measures.parquet')} WHERE kind = 'sanction' GROUP BY 1").fetchall()
     sanctions = np.zeros(n)

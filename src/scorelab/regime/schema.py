@@ -37,8 +37,16 @@ def unit(u: str, description: str, **kw) -> object:
     return Field(json_schema_extra={"unit": u}, description=description, **kw)
 
 
+# Engine limits (robustness, issue 13): tier codes are int8, and the engine loops over scorers
+# each day; docs/REGIME_LANGUAGE.md "Limits" lists these with the loader's limits.
+MAX_TIERS = 100
+MAX_SCORERS = 64
+MAX_INVENTED_PER_MILLION = 100_000.0  # a tenth of the citizens a day: the order of the true events
+
+
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # numbers must be finite everywhere (no NaN or infinity reaches the engine)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Sourced(Strict):
@@ -120,7 +128,8 @@ class Channel(Sourced):
     misattribution: float = unit("probability", "chance a record lands on the wrong citizen (false match)",
                                  default=0.0, ge=0, le=1)
     invented_per_million: float = unit("records per million citizens per day",
-                                       "reports of events that never happened", default=0.0, ge=0)
+                                       "reports of events that never happened", default=0.0, ge=0,
+                                       le=MAX_INVENTED_PER_MILLION)
     delay_days: int = unit("days", "days between the event and its record reaching the scorer", default=0,
                            ge=0, le=365)
     observes: tuple[str, ...] | None = Field(None, description="limit to these event types (default: all it can see)")
@@ -159,7 +168,7 @@ class Tier(Strict):
 
 
 class TierSet(Sourced):
-    tiers: tuple[Tier, ...] = Field(min_length=1)
+    tiers: tuple[Tier, ...] = Field(min_length=1, max_length=MAX_TIERS)
 
     @model_validator(mode="after")
     def _ordered(self):
@@ -383,7 +392,7 @@ class Regime(Strict):
     topology: Literal["unified", "fragmented", "none"]
     deterrence: Deterrence | None = None
     learning: Learning | None = None
-    scorers: tuple[Scorer, ...] = ()
+    scorers: tuple[Scorer, ...] = Field((), max_length=MAX_SCORERS)
     # the regime as it stands from later days, where a value is dated (regime/dated.py); day -> Regime
     _schedule: dict[int, Regime] = PrivateAttr(default_factory=dict)
 

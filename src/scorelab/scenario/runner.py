@@ -22,7 +22,7 @@ from scorelab.behaviour.draw import Behaviour
 from scorelab.engine.simulation import RunOptions, perception_of, simulate
 from scorelab.errors import ScorelabError
 from scorelab.regime.compiled import compile_regime
-from scorelab.regime.loader import _friendly, read_yaml, validate_regime
+from scorelab.regime.loader import _friendly, read_regime_file, read_yaml, validate_regime
 from scorelab.regime.schema import Regime
 from scorelab.scenario.model import Scenario
 from scorelab.society.graph import household_groups
@@ -57,7 +57,7 @@ class ScenarioResult:
 
 
 def load_scenario(path: Path) -> Scenario:
-    data = read_yaml(path.read_text(encoding="utf-8"), str(path))
+    data = read_yaml(read_regime_file(path), str(path))  # the regime files' limits (size, UTF-8)
     if not isinstance(data, dict):
         raise ScorelabError("a scenario file must be a mapping of keys to values", path=str(path))
     try:
@@ -101,7 +101,7 @@ def _regime_data(regime: str, base: Path) -> tuple[dict, str]:
     if candidate is not None:
         if not candidate.is_file():
             raise ScorelabError("regime file not found", path=str(candidate))
-        return read_yaml(candidate.read_text(encoding="utf-8"), str(candidate)), str(candidate)
+        return read_yaml(read_regime_file(candidate), str(candidate)), str(candidate)
     ref = resources.files("scorelab") / "regimes" / f"{regime}.yaml"
     if not ref.is_file():
         from scorelab.regime.loader import preset_names

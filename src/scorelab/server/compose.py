@@ -271,7 +271,7 @@ def start_run(c: Composed, out: Path, progress: Callable[[str, int, int], None])
     """
     from scorelab import api
 
-    common = dict(citizens=c.citizens, days=c.days, seed=c.seed, baseline=c.baseline, out=out, progress=progress)
+    common = dict(citizens=c.citizens, days=c.days, seed=c.seed, baseline=c.baseline, runs=out, progress=progress)
     if not c.changes:
         return api.run(c.preset, **common)
     if reforms_available():

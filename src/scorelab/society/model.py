@@ -119,33 +119,89 @@ def save_society(society: Society, path: str | Path) -> Path:
     """Write a society folder (citizens.parquet, graph.npz, spec.json) atomically."""
     path = Path(path)
     if path.exists():
-        raise ScorelabError("already exists; choose another folder", path=str(path))
+        raise ScorelabError("already exists; choose another folder", path=str(path), key="out",
+                            allowed="a folder that does not exist yet")
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    pq.write_table(pa.table(society.cols), tmp / "citizens.parquet")
-    np.savez(tmp / "graph.npz", household_indptr=society.household_indptr,
-             household_members=society.household_members, graph_indptr=society.graph_indptr,
-             graph_indices=society.graph_indices)
-    (tmp / "spec.json").write_text(society.spec.model_dump_json(indent=2))
-    os.replace(tmp, path)
+    try:
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        pq.write_table(pa.table(society.cols), tmp / "citizens.parquet")
+        np.savez(tmp / "graph.npz", household_indptr=society.household_indptr,
+                 household_members=society.household_members, graph_indptr=society.graph_indptr,
+                 graph_indices=society.graph_indices)
+        (tmp / "spec.json").write_text(society.spec.model_dump_json(indent=2))
+        os.replace(tmp, path)
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise ScorelabError(f"cannot write the society folder: {exc.strerror or exc}", path=str(path), key="out",
+                            allowed="a new folder in a place you can write to") from None
     return path
 
 
+# Codes that index tables in the engine, checked when a saved society is loaded.
+_CODE_RANGES = {"sex": (0, 1), "age": (0, 120), "income_decile": (0, 9), "sector": (0, len(SECTOR_INDEX) - 1),
+                "loan_due_day": (0, 29)}
+
+
 def load_society(path: str | Path) -> Society:
-    """Read a society folder written by save_society."""
+    """Read a society folder written by save_society; a damaged one is one clear error."""
     path = Path(path)
+    if not path.is_dir():
+        raise ScorelabError("not a society folder (no such folder)" if not path.exists() else
+                            "not a society folder (a file)", path=str(path), key="society",
+                            allowed="a folder written by `scorelab society`")
     spec_file = path / "spec.json"
     if not spec_file.exists():
-        raise ScorelabError("not a society folder (no spec.json)", path=str(path))
-    spec = SocietySpec.model_validate_json(spec_file.read_text())
-    table = pq.read_table(path / "citizens.parquet")
-    n = table.num_rows
-    cols = {name: table.column(name).to_numpy().astype(dtype, copy=False) if name in table.column_names
-            else np.full(n, CITIZEN_DEFAULTS[name], dtype)  # a column added since the folder was written
-            for name, dtype in CITIZEN_COLUMNS.items()}
-    if "account" not in table.column_names:  # children hold no account of their own
-        cols["account"][cols["age"] < 18] = 0
-    with np.load(path / "graph.npz") as g:
-        return Society(spec, cols, g["household_indptr"], g["household_members"],
-                       g["graph_indptr"], g["graph_indices"])
+        raise ScorelabError("not a society folder (no spec.json)", path=str(path), key="society",
+                            allowed="a folder written by `scorelab society`")
+    try:
+        spec = SocietySpec.model_validate_json(spec_file.read_bytes())
+        table = pq.read_table(path / "citizens.parquet")
+        n = table.num_rows
+        cols = {name: table.column(name).to_numpy().astype(dtype, copy=False) if name in table.column_names
+                else np.full(n, CITIZEN_DEFAULTS[name], dtype)  # a column added since the folder was written
+                for name, dtype in CITIZEN_COLUMNS.items()}
+        if "account" not in table.column_names:  # children hold no account of their own
+            cols["account"][cols["age"] < 18] = 0
+        with np.load(path / "graph.npz", allow_pickle=False) as g:
+            arrays = {k: np.asarray(g[k]) for k in ("household_indptr", "household_members", "graph_indptr",
+                                                     "graph_indices")}
+    except Exception as exc:  # truncated or foreign files: parquet, zip, JSON and validation errors alike
+        detail = " ".join(str(exc).split())[:200] or type(exc).__name__
+        raise ScorelabError(f"damaged society folder: {detail}", path=str(path), key="society",
+                            allowed="a folder written by `scorelab society`; write it again") from None
+    problem = _society_problem(spec, cols, arrays)
+    if problem:
+        raise ScorelabError(f"damaged society folder: {problem}", path=str(path), key="society",
+                            allowed="a folder written by `scorelab society`; write it again")
+    return Society(spec, cols, arrays["household_indptr"], arrays["household_members"],
+                   arrays["graph_indptr"], arrays["graph_indices"])
+
+
+def _society_problem(spec: SocietySpec, cols: dict[str, np.ndarray], arrays: dict[str, np.ndarray]) -> str | None:
+    """What would make the engine index out of bounds or compute with NaN, if anything."""
+    n = spec.citizens
+    for name, col in cols.items():
+        if col.ndim != 1 or len(col) != n:
+            return f"column '{name}' has {len(col)} rows, the spec says {n} citizens"
+        if col.dtype.kind == "f" and not np.isfinite(col).all():
+            return f"column '{name}' holds NaN or infinite values"
+    for name, (lo, hi) in _CODE_RANGES.items():
+        if len(cols[name]) and (cols[name].min() < lo or cols[name].max() > hi):
+            return f"column '{name}' holds values outside {lo}..{hi}"
+    if (cols["income"] <= 0).any():
+        return "column 'income' holds values that are not positive"
+    for ptr, idx in (("graph_indptr", "graph_indices"), ("household_indptr", "household_members")):
+        indptr, indices = arrays[ptr], arrays[idx]
+        if indptr.dtype.kind not in "iu" or indices.dtype.kind not in "iu" or indptr.ndim != 1 or indices.ndim != 1:
+            return f"'{ptr}' and '{idx}' must be integer arrays"
+        if ptr == "graph_indptr" and len(indptr) != n + 1:
+            return f"'{ptr}' has {len(indptr)} entries, expected {n + 1}"
+        if len(indptr) == 0 or indptr[0] != 0 or indptr[-1] != len(indices) or (np.diff(indptr) < 0).any():
+            return f"'{ptr}' is not a valid index of '{idx}'"
+        if len(indices) and (indices.min() < 0 or indices.max() >= n):
+            return f"'{idx}' names citizens outside 0..{n - 1}"
+    households = len(arrays["household_indptr"]) - 1
+    if n and (cols["household"].min() < 0 or cols["household"].max() >= households):
+        return f"column 'household' holds values outside 0..{households - 1}"
+    return None
