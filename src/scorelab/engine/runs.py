@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import platform
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -22,13 +22,14 @@ from scorelab.engine.simulation import RunOptions, RunResult, simulate
 from scorelab.errors import ScorelabError, check_positive_int
 from scorelab.metrics.network import network_measures
 from scorelab.metrics.summary import PUNITIVE, summarize
+from scorelab.reform import Reform
 from scorelab.regime.compiled import compile_regime
 from scorelab.regime.loader import LoadedRegime
 from scorelab.regime.loader import load_regime as _load_regime
 from scorelab.society.model import Society, SocietySpec, load_society
 from scorelab.society.model import build_society as _build_society
 from scorelab.store.catalogue import refresh_catalogue
-from scorelab.store.runfolder import FORMAT_VERSION, new_run_id, partial_folder, write_manifest
+from scorelab.store.runfolder import FORMAT_VERSION, new_run_id, partial_folder, read_manifest, write_manifest
 from scorelab.tables import SECTORS
 
 DEFAULT_RUNS = Path("runs")
@@ -47,55 +48,78 @@ def build_society(citizens: int, seed: int = 0, **spec) -> Society:
 def run(regime: str | Path, citizens: int = 100_000, days: int = 365, seed: int = 0,
         baseline: str | None = "none", out: str | Path = DEFAULT_RUNS, society: str | Path | Society | None = None,
         ledger_cohort: float | None = None, events: str = "notable",
-        progress: Callable[[str, int, int], None] | None = None) -> Path:
+        progress: Callable[[str, int, int], None] | None = None, overrides: Mapping | Reform | None = None,
+        baseline_run: str | None = None, catalogue: bool = True) -> Path:
     """Run a regime (and its paired baseline) and return the new run folder.
 
     The baseline, when given, runs on the same society with the same seed (common random
-    numbers), so the difference between the two runs is the regime's effect.
+    numbers), so the difference between the two runs is the regime's effect. `overrides`
+    ({path: value}, scorelab.reform) change the regime or the society without a new file;
+    `baseline_run` pairs the run with an existing baseline in `out` (same society, seed and
+    days) instead of running one: experiments share one baseline across many runs.
     """
     check_positive_int(days, "days", maximum=MAX_DAYS)
     if not isinstance(seed, int) or seed < 0:
         raise ScorelabError(f"got {seed!r}", key="seed", allowed="a whole number from 0 up")
     if events not in ("all", "notable", "none"):
         raise ScorelabError(f"got {events!r}", key="events", allowed="all, notable, none")
-    loaded = _load_regime(regime)
-    base_loaded = _load_regime(baseline) if baseline else None
+    reform = Reform.of(overrides)
+    loaded = reform.load_regime(regime)
+    base_loaded = _load_regime(baseline) if baseline and not baseline_run else None
     # compile both before anything is written, so that a bad regime leaves no folder behind
     compile_regime(loaded.regime, loaded.origin)
     if base_loaded is not None:
         compile_regime(base_loaded.regime, base_loaded.origin)
-    soc = _society(society, citizens, seed)
+    soc = _society(society, citizens, seed, reform.society())
     cohort = ledger_cohort if ledger_cohort is not None else (1.0 if soc.n <= FULL_LEDGER_UP_TO else DEFAULT_COHORT)
     if not 0 < cohort <= 1:
         raise ScorelabError(f"got {cohort!r}", key="ledger_cohort", allowed="a share in (0, 1]")
     options = RunOptions(ledger_cohort=cohort, events=events)
     out = Path(out)
-    run_id = new_run_id(out, f"{loaded.regime.name}-{soc.n}x{days}-s{seed}")
-    base_id = None
+    run_id = new_run_id(out, f"{loaded.regime.name}-{soc.n}x{days}-s{seed}{reform.suffix(len(loaded.regime.scorers))}")
+    base_id = _existing_baseline(out, baseline_run, soc, days, seed) if baseline_run else None
+    extra = {"overrides": reform.manifest()} if reform else {}
     if base_loaded is not None:
         base_id = new_run_id(out, f"{run_id}--baseline-{base_loaded.regime.name}")
         _run_one(base_loaded, soc, days, seed, out, base_id, options, progress, baseline_of=run_id)
     try:
-        folder = _run_one(loaded, soc, days, seed, out, run_id, options, progress, baseline=base_id)
+        folder = _run_one(loaded, soc, days, seed, out, run_id, options, progress, baseline=base_id, extra=extra)
     except BaseException:
-        if base_id is not None:  # no baseline without the run it belongs to
+        if base_id is not None and not baseline_run:  # no baseline without the run it belongs to
             shutil.rmtree(out / base_id, ignore_errors=True)
         raise
-    refresh_catalogue(out)
+    if catalogue:
+        refresh_catalogue(out)
     return folder
 
 
-def _society(society, citizens: int, seed: int) -> Society:
+def _society(society, citizens: int, seed: int, spec: dict | None = None) -> Society:
+    if spec and society is not None:
+        raise ScorelabError("society.* overrides apply to a drawn society, not to a given one", key="society",
+                            allowed="drop --society, or drop the society.* overrides")
     if isinstance(society, Society):
         return society
     if society is not None:
         return load_society(society)
     check_positive_int(citizens, "citizens", maximum=50_000_000)
-    return _build_society(SocietySpec(citizens=citizens, seed=seed))
+    return _build_society(SocietySpec(citizens=citizens, seed=seed, **(spec or {})))
+
+
+def _existing_baseline(out: Path, run_id: str, soc: Society, days: int, seed: int) -> str:
+    """The id of an existing run in `out` fit to be this run's baseline (same society, seed, days)."""
+    folder = out / str(run_id)
+    if not (folder / "manifest.json").is_file():
+        raise ScorelabError(f"no run '{run_id}' in {out}", key="baseline_run", allowed="a run folder in the same --out")
+    m = read_manifest(folder)
+    if m.get("society") != soc.spec.model_dump() or m.get("seed") != seed or m.get("days") != days:
+        raise ScorelabError("was made on another society, seed or number of days", key="baseline_run",
+                            allowed="a run of the same society spec, seed and days")
+    return folder.name
 
 
 def _run_one(loaded: LoadedRegime, soc: Society, days: int, seed: int, out: Path, run_id: str,
-             options: RunOptions, progress, baseline: str | None = None, baseline_of: str | None = None) -> Path:
+             options: RunOptions, progress, baseline: str | None = None, baseline_of: str | None = None,
+             extra: dict | None = None) -> Path:
     cr = compile_regime(loaded.regime, loaded.origin)
     label = loaded.regime.name
     with partial_folder(out, run_id) as tmp:
@@ -129,6 +153,7 @@ def _run_one(loaded: LoadedRegime, soc: Society, days: int, seed: int, out: Path
             "machine": {"python": platform.python_version(), "platform": platform.platform(),
                         "numpy": np.__version__},
         }
+        manifest.update(extra or {})
         write_manifest(tmp, manifest)
         (tmp / "summary.json").write_text(json.dumps(summarize(tmp), indent=2, default=float))
     return out / run_id
