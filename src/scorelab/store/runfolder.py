@@ -18,12 +18,12 @@ from scorelab.errors import ScorelabError
 
 MANIFEST = "manifest.json"
 FORMAT_VERSION = 1
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.=+-]*$")  # '+path=value' names a reform (scorelab.reform)
 
 
 def new_run_id(runs_dir: Path, stem: str) -> str:
     """A fresh id: `stem`, or `stem-2`, `stem-3`... if taken."""
-    stem = re.sub(r"[^A-Za-z0-9_.-]", "-", stem)
+    stem = re.sub(r"[^A-Za-z0-9_.=+-]", "-", stem)
     run_id, k = stem, 1
     while (runs_dir / run_id).exists():
         k += 1
