@@ -7,7 +7,7 @@ Reading runs (summary, explain, stories) stays light; making runs loads the engi
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -33,16 +33,20 @@ def build_society(citizens: int, seed: int = 0, **spec) -> Society:
 def run(regime: str | Path, citizens: int = 100_000, days: int = 365, seed: int = 0,
         baseline: str | None = "none", out: str | Path = DEFAULT_RUNS, society: str | Path | Society | None = None,
         ledger_cohort: float | None = None, events: str = "notable",
-        progress: Callable[[str, int, int], None] | None = None) -> Path:
+        progress: Callable[[str, int, int], None] | None = None, overrides: Mapping[str, object] | None = None,
+        ) -> Path:
     """Run a regime (and its paired baseline) and return the new run folder.
 
     The baseline, when given, runs on the same society with the same seed (common random
-    numbers), so the difference between the two runs is the regime's effect.
+    numbers), so the difference between the two runs is the regime's effect. `overrides`
+    is a reform, {path: value}: `{"scorers.state.channels.cameras.misattribution": 0.01,
+    "society.mean_degree": 12}` (paths in scorelab.reform and docs/EXPERIMENTS.md); the run id
+    and manifest record it, and the run folder's regime.yaml is the effective regime.
     """
     from scorelab.engine import runs
 
     return runs.run(regime, citizens=citizens, days=days, seed=seed, baseline=baseline, out=out, society=society,
-                    ledger_cohort=ledger_cohort, events=events, progress=progress)
+                    ledger_cohort=ledger_cohort, events=events, progress=progress, overrides=overrides)
 
 
 def list_runs(out: str | Path = DEFAULT_RUNS) -> list[dict]:

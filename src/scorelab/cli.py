@@ -56,14 +56,19 @@ def run(
                                                   help="share of citizens whose ledger rows are kept"),
     events: str = typer.Option("notable", "--events", help="true events written: all, notable or none"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
+    set_: list[str] | None = typer.Option(None, "--set", metavar="PATH=VALUE",
+                                          help="change one parameter of the regime or society (repeatable), "
+                                               "e.g. scorers.state.channels.cameras.misattribution=0.01"),
 ) -> None:
     """Run a regime on a synthetic society and write a run folder."""
     from scorelab import api
+    from scorelab.reform import parse_assignments
 
+    overrides = parse_assignments(set_)
     with _progress(quiet) as tick:
         folder = api.run(regime, citizens=citizens, days=days, seed=seed,
                          baseline=None if no_baseline else baseline, out=out, society=society,
-                         ledger_cohort=ledger_cohort, events=events, progress=tick)
+                         ledger_cohort=ledger_cohort, events=events, progress=tick, overrides=overrides)
     _print_summary(api.summary(folder))
     out_console.print(f"run written to [bold]{folder}[/]")
 
