@@ -1,0 +1,116 @@
+"""The units of work an executor runs: a shared baseline, or one run of one point.
+
+Both are plain functions of a frozen task, so any executor (a process pool, Ray workers on
+this machine or a cluster) runs them the same way and gets the same bits: nothing depends on
+which worker runs a task, when, or how often (a retried task starts from a clean folder).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from scorelab.experiments.spec import outcome_values
+
+RUNS = "runs"          # published run folders: shared baselines (and runs with --keep-runs)
+WORK = "work"          # one scratch folder per task while it runs
+BASELINES = "baselines"  # baseline key -> run id of the published baseline
+
+
+@dataclass(frozen=True)
+class BaselineTask:
+    """A run of the baseline regime: it depends on the society and the seed, not on the levers."""
+
+    key: str
+    folder: str
+    regime: str
+    citizens: int
+    days: int
+    seed: int
+    society: dict = field(default_factory=dict)  # society.* overrides
+
+
+@dataclass(frozen=True)
+class RunTask:
+    key: str
+    folder: str
+    regime: str
+    citizens: int
+    days: int
+    seed: int
+    overrides: dict
+    outcomes: tuple[str, ...]
+    baseline: BaselineTask | None
+    keep_run: bool = False
+
+
+def execute(task: BaselineTask | RunTask) -> dict:
+    """Run a task in this process; returns what the driver stores (small, JSON-able)."""
+    if isinstance(task, BaselineTask):
+        return {"run_id": run_baseline(task)}
+    return _run(task)
+
+
+def run_baseline(task: BaselineTask) -> str:
+    """Publish the baseline under runs/ (once: a second writer finds it there) and return its id."""
+    root = Path(task.folder)
+    known = _known_baseline(task)
+    if known is not None:
+        return known
+    work = root / WORK / f"baseline-{task.key}"
+    shutil.rmtree(work, ignore_errors=True)
+    from scorelab.engine import runs
+
+    made = runs.run(task.regime, citizens=task.citizens, days=task.days, seed=task.seed, baseline=None, out=work,
+                    events="none", overrides={f"society.{k}": v for k, v in task.society.items()}, catalogue=False)
+    dest = root / RUNS / made.name
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.rename(made, dest)
+    except OSError:  # published meanwhile by another worker: the same bits, keep theirs
+        if not (dest / "manifest.json").is_file():
+            raise
+    shutil.rmtree(work, ignore_errors=True)
+    _write_json(root / BASELINES / f"{task.key}.json", {"run_id": made.name})
+    return made.name
+
+
+def _known_baseline(task: BaselineTask) -> str | None:
+    marker = Path(task.folder) / BASELINES / f"{task.key}.json"
+    if not marker.is_file():
+        return None
+    name = json.loads(marker.read_text())["run_id"]
+    return name if (Path(task.folder) / RUNS / name / "manifest.json").is_file() else None
+
+
+def _run(task: RunTask) -> dict:
+    from scorelab.engine import runs
+
+    root = Path(task.folder)
+    work = root / WORK / task.key
+    shutil.rmtree(work, ignore_errors=True)  # what a killed attempt left
+    work.mkdir(parents=True)
+    base = None
+    if task.baseline is not None:
+        # on a cluster without shared storage the baseline may live on another node: make it here
+        base = run_baseline(task.baseline)
+        os.symlink((root / RUNS / base).resolve(), work / base)
+    made = runs.run(task.regime, citizens=task.citizens, days=task.days, seed=task.seed, baseline=None, out=work,
+                    events="none", overrides=task.overrides, baseline_run=base, catalogue=False)
+    summary = json.loads((made / "summary.json").read_text())
+    row = {"outcomes": outcome_values(summary, task.outcomes), "run_id": made.name}
+    if task.keep_run and not (root / RUNS / made.name).exists():
+        os.rename(made, root / RUNS / made.name)
+    shutil.rmtree(work, ignore_errors=True)
+    return row
+
+
+def _write_json(path: Path, data: dict) -> None:
+    """Atomic: a reader sees the whole file or none of it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data, sort_keys=True, allow_nan=True))
+    os.replace(tmp, path)
