@@ -134,7 +134,7 @@ class Reform:
             if not rest:
                 raise ScorelabError(f"a path must name a key below '{root}'", key=path,
                                     allowed=_allowed_keys(spec))
-            items.append((path, value))
+            items.append((path, _plain(value)))
         return cls(tuple(items))
 
     def __bool__(self) -> bool:
@@ -191,6 +191,18 @@ class Reform:
 
     def manifest(self) -> list[dict]:
         return [{"path": p, "value": v} for p, v in self.overrides]
+
+
+def _plain(value):
+    """NumPy scalars (from a DataFrame or a sampler) as plain Python values, so YAML and JSON take them."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    item = getattr(value, "item", None)
+    if callable(item) and type(value).__module__ == "numpy":
+        return item()
+    return value
 
 
 def _short(path: str, scorers: int) -> str:

@@ -31,11 +31,22 @@ class LocalExecutor:
         self.workers = workers or os.cpu_count() or 1
 
     def __enter__(self) -> LocalExecutor:
-        # spawn, not fork: the driver may hold threads (Parquet writers) and Numba state
-        self.pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=get_context("spawn"))
+        # spawn, not fork: the driver may hold threads (Parquet writers) and Numba state.
+        # One worker runs in this process: the same code, without a pool's start-up.
+        self.pool = (ProcessPoolExecutor(max_workers=self.workers, mp_context=get_context("spawn"))
+                     if self.workers > 1 else None)
         return self
 
     def map(self, tasks: Iterable, done: Done) -> None:
+        if self.pool is None:
+            for task in tasks:
+                result, error = None, None
+                try:
+                    result = execute(task)
+                except Exception as exc:  # noqa: BLE001 - as in the pool: reported, the others go on
+                    error = f"{type(exc).__name__}: {exc}"
+                done(task, result, error)
+            return
         pending = {self.pool.submit(execute, t): t for t in tasks}
         try:
             while pending:
@@ -57,7 +68,8 @@ class LocalExecutor:
             raise
 
     def __exit__(self, *exc) -> None:
-        self.pool.shutdown(wait=exc[0] is None, cancel_futures=True)
+        if self.pool is not None:
+            self.pool.shutdown(wait=exc[0] is None, cancel_futures=True)
 
 
 class RayExecutor:
@@ -76,10 +88,11 @@ class RayExecutor:
             raise ScorelabError("Ray is not installed", key="--executor ray",
                                 allowed="pip install 'scorelab[experiments]', or --executor local") from None
         self.ray = ray
+        if self.address:
+            _check_reachable(self.address)
         if ray.is_initialized():  # a driver that already joined Ray (a notebook, the test suite)
             return self
         if self.address:
-            _check_reachable(self.address)
             try:
                 ray.init(address=self.address, log_to_driver=False, logging_level="ERROR")
             except Exception as exc:  # noqa: BLE001 - any failure to join is the user's address

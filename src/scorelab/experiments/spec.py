@@ -52,12 +52,15 @@ class Sampler(_Strict):
     method: Literal["grid", "mc", "lhs", "sobol", "morris", "fast"]
     n: int | None = Field(None, ge=1, le=100_000, description="points (mc, lhs), base samples (sobol, fast) or "
                           "trajectories (morris)")
-    levels: int = Field(3, ge=2, le=100, description="grid: values per ranged parameter; morris: grid levels")
+    levels: int | None = Field(None, ge=2, le=100, description="grid: values per ranged parameter (default 3); "
+                               "morris: grid levels (default 4, even)")
     second_order: bool = Field(False, description="sobol: also second-order indices (N (2D + 2) points)")
     interference: int = Field(4, ge=1, le=10, description="fast: the interference factor M (n > 4 M^2)")
 
     @model_validator(mode="after")
     def _n(self):
+        if self.levels is None:
+            object.__setattr__(self, "levels", 4 if self.method == "morris" else 3)
         if self.method != "grid" and self.n is None:
             raise ValueError(f"sampler '{self.method}' needs `n`")
         if self.method == "fast" and self.n is not None and self.n <= 4 * self.interference ** 2:
