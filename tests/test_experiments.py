@@ -320,3 +320,22 @@ def test_results_parquet_is_canonical(local_example):
     folder, _ = local_example
     t = pq.read_table(folder / "results.parquet")
     assert t.schema.metadata is None or b"pandas" not in t.schema.metadata
+
+
+def test_the_example_script_runs_and_regenerates_the_docs_section(tmp_path):
+    """examples/experiments/sensitivity.py at a tiny size (6 runs), writing into a copy of the doc."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("sensitivity", Path(__file__).parents[1] / "examples" /
+                                                  "experiments" / "sensitivity.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    doc = tmp_path / "EXPERIMENTS.md"
+    doc.write_text(f"intro\n{module.BEGIN}\nold\n{module.END}\nrest\n")
+    text = module.main(["--out", str(tmp_path / "exp"), "--citizens", "1000", "--days", "15", "--n", "1",
+                        "--workers", "1", "--where", "collateral_share > 0.01", "--docs", str(doc)])
+    assert "6 runs: 6 points (sobol)" in text
+    assert "first-order S1" in text or "no indices" in text
+    assert "PRIM" in text
+    written = doc.read_text()
+    assert written.startswith("intro\n") and written.endswith("rest\n") and "old" not in written and text in written

@@ -20,7 +20,8 @@ if TYPE_CHECKING:
 
 DEFAULT_RUNS = Path("runs")
 
-__all__ = ["build_society", "describe_run", "explain", "list_runs", "load_regime", "run", "stories", "summary"]
+__all__ = ["analyse_experiment", "build_society", "describe_run", "experiment", "explain", "list_experiments",
+           "list_runs", "load_regime", "run", "stories", "summary"]
 
 
 def build_society(citizens: int, seed: int = 0, **spec) -> Society:
@@ -79,3 +80,33 @@ def stories(run: str | Path, out: str | Path = DEFAULT_RUNS) -> list[dict]:
     from scorelab.ledger.stories import stories as _stories
 
     return _stories(resolve_run(run, Path(out)))
+
+
+DEFAULT_EXPERIMENTS = Path("experiments")
+
+
+def experiment(file: str | Path, out: str | Path = DEFAULT_EXPERIMENTS, executor: str = "local",
+               workers: int | None = None, address: str | None = None, keep_runs: bool = False,
+               progress: Callable[[str, int, int, int], None] | None = None) -> Path:
+    """Run (or resume) an experiment file (docs/EXPERIMENTS.md); returns `out/<name>/` with results.parquet.
+
+    `progress(stage, done, failed, total)` is called as runs finish (stage: baselines, runs).
+    """
+    from scorelab.experiments import run_experiment
+
+    return run_experiment(file, out, executor=executor, workers=workers, address=address, keep_runs=keep_runs,
+                          progress=progress)
+
+
+def analyse_experiment(folder: str | Path, where: str | None = None) -> dict:
+    """Per-point means with 95% intervals, SALib indices and PRIM boxes (`where`: "outcome > 0.01")."""
+    from scorelab.experiments import analyse
+
+    return analyse(folder, where=where)
+
+
+def list_experiments(out: str | Path = DEFAULT_EXPERIMENTS) -> list[dict]:
+    """The experiments under `out` (and their DuckDB catalogue, experiments.duckdb)."""
+    from scorelab.experiments import refresh_experiments
+
+    return refresh_experiments(Path(out)) if Path(out).is_dir() else []

@@ -250,3 +250,41 @@ def print_analysis(r: dict, console) -> None:
             if not b["limits"]:
                 console.print("  (no restriction: the condition holds about equally everywhere)", markup=False,
                               highlight=False)
+
+
+def to_markdown(r: dict) -> str:
+    """The analysis as Markdown tables: indices per outcome, then the PRIM box (docs, reports)."""
+    lines = [f"{r['runs']} runs: {r['points']} points ({r['method']}) x {r['replications']} replication(s), "
+             f"{r['citizens']:,} citizens x {r['days']} days.", ""]
+    for regime, by_outcome in (r.get("indices") or {}).items():
+        for outcome, idx in by_outcome.items():
+            lines.append(f"**{outcome}** ({regime})" + (f": no indices, {idx['skipped']}" if "skipped" in idx else ""))
+            lines.append("")
+            if "skipped" in idx:
+                continue
+            if r["method"] == "morris":
+                lines += ["| parameter | mu* | mu* 95% conf | sigma |", "|---|---|---|---|"]
+                lines += [f"| `{p}` | {v['mu_star']:.3g} | {v['mu_star_conf']:.2g} | {v['sigma']:.3g} |"
+                          for p, v in idx.items()]
+            else:
+                lines += ["| parameter | first-order S1 | total ST |", "|---|---|---|"]
+                lines += [f"| `{p}` | {_pm(v.get('S1'), v.get('S1_conf'))} | {_pm(v.get('ST'), v.get('ST_conf'))} |"
+                          for p, v in idx.items()]
+            lines.append("")
+    prim = r.get("prim")
+    if prim:
+        lines.append(f"**PRIM** for `{prim['condition']}`: {prim['cases']} of {prim['runs']} runs.")
+        lines.append("")
+        if prim.get("note"):
+            lines += [prim["note"], ""]
+        for b in prim["boxes"]:
+            lines.append(f"Box at peeling step {b['step']}: coverage {b['coverage']:.2f}, density {b['density']:.2f} "
+                         f"(all runs: {prim['base_density']:.2f}), mass {b['mass']:.2f}.")
+            lines.append("")
+            lines += ["| parameter | box | full range |", "|---|---|---|"]
+            for p, lim in b["limits"].items():
+                box = f"{lim['min']:.4g} to {lim['max']:.4g}" if "min" in lim else ", ".join(lim["values"])
+                full = b["ranges"].get(p)
+                lines.append(f"| `{p}` | {box} | {f'{full[0]:.4g} to {full[1]:.4g}' if full else ''} |")
+            lines.append("")
+    return "\n".join(lines).rstrip() + "\n"

@@ -36,7 +36,8 @@ def list_experiments(out: str | Path) -> list[dict]:
         rows.append({
             "name": m.get("name", folder.name), "description": m.get("description", ""),
             "regimes": ", ".join(m.get("regimes", [])), "method": m.get("sampler", {}).get("method"),
-            "parameters": ", ".join(m.get("parameters", {})), "outcomes": ", ".join(m.get("outcomes", [])),
+            "parameters": ", ".join(p["path"] if isinstance(p, dict) else p for p in m.get("parameters", [])),
+            "outcomes": ", ".join(m.get("outcomes", [])),
             "points": m.get("points"), "replications": m.get("replications"), "runs": m.get("runs"),
             "citizens": m.get("citizens"), "days": m.get("days"), "seed": m.get("seed"),
             "status": m.get("status"), "created": m.get("created"), "finished": m.get("finished"),

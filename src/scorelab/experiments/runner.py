@@ -212,8 +212,8 @@ def _open_folder(folder: Path, exp: Experiment, text: str) -> None:
         "scorelab_version": scorelab.__version__, "created": _now(), "finished": None, "status": "new",
         "regimes": list(exp.regimes), "citizens": exp.citizens, "days": exp.days, "seed": exp.seed,
         "replications": exp.replications, "seeds": exp.seeds, "baseline": exp.baseline,
-        "sampler": exp.sampler.model_dump(), "parameters": {p: v.model_dump(exclude_none=True)
-                                                            for p, v in exp.parameters.items()},
+        "sampler": exp.sampler.model_dump(),
+        "parameters": [{"path": p, **v.model_dump(exclude_none=True)} for p, v in exp.parameters.items()],
         "set": exp.set, "outcomes": list(exp.outcomes), "points": design.points,
         "runs": design.points * exp.replications * len(exp.regimes),
     })
