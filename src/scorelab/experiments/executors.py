@@ -68,8 +68,12 @@ class LocalExecutor:
             raise
 
     def __exit__(self, *exc) -> None:
-        if self.pool is not None:
-            self.pool.shutdown(wait=exc[0] is None, cancel_futures=True)
+        if self.pool is None:
+            return
+        if exc[0] is not None:  # interrupted or failed: stop the runs in flight too (their rows are not stored)
+            for process in list(getattr(self.pool, "_processes", {}).values()):
+                process.terminate()
+        self.pool.shutdown(wait=exc[0] is None, cancel_futures=True)
 
 
 class RayExecutor:
