@@ -339,3 +339,13 @@ def test_the_example_script_runs_and_regenerates_the_docs_section(tmp_path):
     assert "PRIM" in text
     written = doc.read_text()
     assert written.startswith("intro\n") and written.endswith("rest\n") and "old" not in written and text in written
+
+
+def test_experiment_set_option_is_checked_like_the_file(tmp_path, runner):
+    file = str(write(tmp_path, EXAMPLE))
+    result = runner.invoke(app, ["experiment", file, "--out", str(tmp_path / "out"), "-q", "--set",
+                                 "scorers.state.nope=1"])
+    assert result.exit_code == 2 and "'scorers.state.nope'" in result.output and "channels" in result.output
+    result = runner.invoke(app, ["experiment", file, "--out", str(tmp_path / "out"), "-q", "--set",
+                                 "scorers.state.channels.cameras.misattribution=0.1"])
+    assert result.exit_code == 2 and "also varied under parameters" in result.output

@@ -55,7 +55,7 @@ def _outcome_vs_parameter(rows: list[dict], param: str, outcome: str) -> go.Figu
     hi = np.array([p[1]["ci95"][1] if p[1]["ci95"] else p[1]["mean"] for p in pts], float)
     fig = go.Figure()
     fig.add_trace(go.Scatter(x=np.concatenate([x, x[::-1]]), y=np.concatenate([hi, lo[::-1]]), fill="toself",
-                             fillcolor=BAND, line={"width": 0}, hoverinfo="skip", name="95% interval"))
+                             mode="lines", fillcolor=BAND, line={"width": 0}, hoverinfo="skip", name="95% interval"))
     fig.add_trace(go.Scatter(x=x, y=mean, mode="markers+lines" if len(set(x)) < len(x) / 2 else "markers",
                              marker={"color": BLUE, "size": 6}, name="mean over replications",
                              error_y={"type": "data", "symmetric": False, "array": hi - mean,

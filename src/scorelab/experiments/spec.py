@@ -145,7 +145,7 @@ def parse_experiment(text: str, origin: str = "<experiment>", *, base: Path | No
 def _resolve(regime, base: Path):
     def one(r):
         if isinstance(r, str) and r.endswith((".yaml", ".yml")) and not Path(r).is_absolute():
-            return str(base / r)
+            return str((base / r).resolve())
         return r
 
     return [one(r) for r in regime] if isinstance(regime, list) else one(regime)
