@@ -281,7 +281,7 @@ def to_markdown(r: dict) -> str:
             lines.append(f"Box at peeling step {b['step']}: coverage {b['coverage']:.2f}, density {b['density']:.2f} "
                          f"(all runs: {prim['base_density']:.2f}), mass {b['mass']:.2f}.")
             lines.append("")
-            lines += ["| parameter | box | full range |", "|---|---|---|"]
+            lines += ["| parameter | box | range in the runs |", "|---|---|---|"]
             for p, lim in b["limits"].items():
                 box = f"{lim['min']:.4g} to {lim['max']:.4g}" if "min" in lim else ", ".join(lim["values"])
                 full = b["ranges"].get(p)
