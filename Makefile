@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install install-test browser demo test bench lint clean
+.PHONY: install install-test browser demo test bench bench-experiments lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,10 @@ test: install-test browser lint
 
 bench: install
 	$(BIN)/python benchmarks/bench_engine.py
+
+# 64 runs at 100,000 x 365 with the local pool and with Ray (long: see benchmarks/RESULTS.md)
+bench-experiments: install
+	$(BIN)/python benchmarks/bench_experiments.py
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache build src/*.egg-info test-output
