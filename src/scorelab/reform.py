@@ -236,14 +236,14 @@ def set_path(data, path: str, value, *, schema: type[BaseModel] | None, origin: 
     """
     label = label or path
     parts = path.split(".")
+    shown = label.split(".")[: max(len(label.split(".")) - len(parts), 0)]  # the root's name, if any
     node, shape = data, schema
     for i, part in enumerate(parts):
         last = i == len(parts) - 1
-        here = ".".join(label.split(".")[: len(label.split(".")) - len(parts) + i + 1])
+        here = ".".join(shown + parts[: i + 1])
 
-        def fail(msg: str, allowed: str | None, here=here) -> ScorelabError:
-            return ScorelabError(msg, path=origin, key=here,
-                                 allowed=allowed if allowed else "nothing: the path ends above this")
+        def fail(msg: str, allowed: str | None = None, here=here) -> ScorelabError:
+            return ScorelabError(msg, path=origin, key=here, allowed=allowed or None)
 
         if isinstance(node, list):
             index = _select(node, part)
@@ -281,7 +281,8 @@ def set_path(data, path: str, value, *, schema: type[BaseModel] | None, origin: 
                     elif _item(sub) is not None:
                         node[part] = []
                     else:
-                        raise fail(f"'{part}' is a plain value; nothing lies below it", None)
+                        raise ScorelabError(f"'{here}' is a plain value; nothing lies below it", path=origin,
+                                            key=label, allowed=f"set {here} itself")
                 node, shape = node[part], field.annotation
             else:
                 values = _mapping(shape)
@@ -295,7 +296,7 @@ def set_path(data, path: str, value, *, schema: type[BaseModel] | None, origin: 
                     return
                 node, shape = node[part], values
         else:
-            above = ".".join(label.split(".")[: len(label.split(".")) - len(parts) + i])
+            above = ".".join(shown + parts[:i])
             raise ScorelabError(f"'{above}' is a plain value ({node!r}); nothing lies below it", path=origin,
                                 key=label, allowed=f"set {above} itself")
 

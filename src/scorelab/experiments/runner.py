@@ -29,7 +29,7 @@ from scorelab.errors import ScorelabError
 from scorelab.experiments.design import Design, sample
 from scorelab.experiments.executors import make_executor
 from scorelab.experiments.spec import Experiment, load_experiment, outcome_values
-from scorelab.experiments.tasks import RUNS, WORK, BaselineTask, RunTask, _known_baseline, _write_json
+from scorelab.experiments.tasks import RUNS, WORK, BaselineTask, RunTask, known_baseline, write_json_atomic
 from scorelab.reform import field_kind, root_of
 
 EXPERIMENT_FILE = "experiment.yaml"
@@ -68,7 +68,7 @@ def run_loaded(exp: Experiment, text: str, out: str | Path, *, executor: str = "
             todo = [t for t in todo if t.baseline is None or t.baseline.key not in base_failed]
             _run_points(ex, folder, todo, len(plan), len(stored), failures, progress)
     if failures:
-        _write_json(folder / FAILURES, failures)
+        write_json_atomic(folder / FAILURES, failures)
         first = next(iter(failures.items()))
         raise ScorelabError(f"{len(failures)} of {len(plan)} runs failed (first, {first[0]}: {first[1]}); the "
                             f"others are stored: run the same command again to retry the failed ones",
@@ -119,8 +119,8 @@ def plan_runs(exp: Experiment, design: Design, folder: Path, keep_runs: bool = F
                     bkey = _baseline_key(exp, seed, society)
                     base = baselines.setdefault(bkey, BaselineTask(bkey, str(folder), exp.baseline, exp.citizens,
                                                                    exp.days, seed, society))
-                tasks.append(RunTask(task_key(ri, point, rep), str(folder), regime, exp.citizens, exp.days, seed,
-                                     overrides, exp.outcomes, base, keep_runs))
+                tasks.append(RunTask(task_key(ri, point, rep), str(folder), ri, point, rep, regime, exp.citizens,
+                                     exp.days, seed, overrides, exp.outcomes, base, keep_runs))
     return tasks
 
 
@@ -133,7 +133,7 @@ def _baseline_key(exp: Experiment, seed: int, society: dict) -> str:
 # ---------------------------------------------------------------------------- running
 def _run_baselines(ex, todo: list[RunTask], failures: dict, progress: Progress | None) -> set[str]:
     needed = list({t.baseline.key: t.baseline for t in todo
-                   if t.baseline is not None and _known_baseline(t.baseline) is None}.values())
+                   if t.baseline is not None and known_baseline(t.baseline) is None}.values())
     failed: set[str] = set()
     done = 0
     if not needed:
@@ -167,7 +167,7 @@ def _run_points(ex, folder: Path, todo: list[RunTask], total: int, already: int,
             failed += 1
             failures[task.key] = error
         else:
-            _write_json(folder / ROWS / f"{task.key}.json", result)
+            write_json_atomic(folder / ROWS / f"{task.key}.json", result)
             done += 1
         if progress:
             progress("runs", done, failed, total)
@@ -207,7 +207,7 @@ def _open_folder(folder: Path, exp: Experiment, text: str) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / EXPERIMENT_FILE).write_text(text, encoding="utf-8")
     design = sample(exp)
-    _write_json(meta, {
+    write_json_atomic(meta, {
         "name": exp.name, "description": exp.description, "digest": exp.digest(),
         "scorelab_version": scorelab.__version__, "created": _now(), "finished": None, "status": "new",
         "regimes": list(exp.regimes), "citizens": exp.citizens, "days": exp.days, "seed": exp.seed,
@@ -230,7 +230,7 @@ def read_experiment_meta(folder: Path) -> dict:
 def _update(folder: Path, **changes) -> None:
     meta = read_experiment_meta(folder)
     meta.update(changes)
-    _write_json(folder / EXPERIMENT_JSON, meta)
+    write_json_atomic(folder / EXPERIMENT_JSON, meta)
 
 
 def _now() -> str:
@@ -241,16 +241,14 @@ def _now() -> str:
 def assemble(folder: Path, exp: Experiment, design: Design, plan: list[RunTask]) -> Path:
     """results.parquet: one row per run in canonical order; parameters as applied, outcomes as measured."""
     rows = [json.loads((folder / ROWS / f"{t.key}.json").read_text()) for t in plan]
-    regime_index = [int(t.key[1:].split("-", 1)[0]) for t in plan]
-    point = [int(t.key.split("-p", 1)[1].split("-", 1)[0]) for t in plan]
     cols: dict[str, pa.Array] = {
-        "regime": pa.array([_regime_label(exp.regimes[i]) for i in regime_index], pa.string()),
-        "point": pa.array(point, pa.int64()),
-        "replication": pa.array([int(t.key.rsplit("-x", 1)[1]) for t in plan], pa.int64()),
+        "regime": pa.array([_regime_label(exp.regimes[t.regime_index]) for t in plan], pa.string()),
+        "point": pa.array([t.point for t in plan], pa.int64()),
+        "replication": pa.array([t.replication for t in plan], pa.int64()),
         "seed": pa.array([t.seed for t in plan], pa.int64()),
     }
     for j, path in enumerate(design.paths):
-        cols[path] = _param_column(path, [design.values[p][j] for p in point])
+        cols[path] = _param_column(path, [design.values[t.point][j] for t in plan])
     for name in exp.outcomes:
         cols[name] = pa.array([_float(r["outcomes"][name]) for r in rows], pa.float64())
     cols["run_id"] = pa.array([r["run_id"] for r in rows], pa.string())

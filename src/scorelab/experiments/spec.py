@@ -59,7 +59,7 @@ class Sampler(_Strict):
 
     @model_validator(mode="after")
     def _n(self):
-        if self.levels is None:
+        if self.levels is None:  # the default depends on the method (Morris wants an even number)
             object.__setattr__(self, "levels", 4 if self.method == "morris" else 3)
         if self.method != "grid" and self.n is None:
             raise ValueError(f"sampler '{self.method}' needs `n`")

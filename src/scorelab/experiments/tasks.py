@@ -35,8 +35,13 @@ class BaselineTask:
 
 @dataclass(frozen=True)
 class RunTask:
+    """One run of one point: regime `regime_index` of the experiment, design row `point`, replication."""
+
     key: str
     folder: str
+    regime_index: int
+    point: int
+    replication: int
     regime: str
     citizens: int
     days: int
@@ -57,7 +62,7 @@ def execute(task: BaselineTask | RunTask) -> dict:
 def run_baseline(task: BaselineTask) -> str:
     """Publish the baseline under runs/ (once: a second writer finds it there) and return its id."""
     root = Path(task.folder)
-    known = _known_baseline(task)
+    known = known_baseline(task)
     if known is not None:
         return known
     work = root / WORK / f"baseline-{task.key}"
@@ -74,11 +79,11 @@ def run_baseline(task: BaselineTask) -> str:
         if not (dest / "manifest.json").is_file():
             raise
     shutil.rmtree(work, ignore_errors=True)
-    _write_json(root / BASELINES / f"{task.key}.json", {"run_id": made.name})
+    write_json_atomic(root / BASELINES / f"{task.key}.json", {"run_id": made.name})
     return made.name
 
 
-def _known_baseline(task: BaselineTask) -> str | None:
+def known_baseline(task: BaselineTask) -> str | None:
     marker = Path(task.folder) / BASELINES / f"{task.key}.json"
     if not marker.is_file():
         return None
@@ -108,7 +113,7 @@ def _run(task: RunTask) -> dict:
     return row
 
 
-def _write_json(path: Path, data: dict) -> None:
+def write_json_atomic(path: Path, data: dict) -> None:
     """Atomic: a reader sees the whole file or none of it."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
