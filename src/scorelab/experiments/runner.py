@@ -29,7 +29,7 @@ from scorelab.errors import ScorelabError
 from scorelab.experiments.design import Design, sample
 from scorelab.experiments.executors import make_executor
 from scorelab.experiments.spec import Experiment, load_experiment, outcome_values
-from scorelab.experiments.tasks import RUNS, WORK, BaselineTask, RunTask, known_baseline, write_json_atomic
+from scorelab.experiments.tasks import RUNS, BaselineTask, RunTask, known_baseline, write_json_atomic
 from scorelab.reform import field_kind, root_of
 
 EXPERIMENT_FILE = "experiment.yaml"
@@ -78,7 +78,6 @@ def run_loaded(exp: Experiment, text: str, out: str | Path, *, executor: str = "
     if not keep_runs:
         shutil.rmtree(folder / RUNS, ignore_errors=True)
         shutil.rmtree(folder / "baselines", ignore_errors=True)
-    shutil.rmtree(folder / WORK, ignore_errors=True)
     _update(folder, status="complete", finished=_now())
     from scorelab.experiments.catalogue import refresh_experiments
 

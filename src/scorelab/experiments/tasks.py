@@ -7,17 +7,26 @@ which worker runs a task, when, or how often (a retried task starts from a clean
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from scorelab.experiments.spec import outcome_values
 
 RUNS = "runs"          # published run folders: shared baselines (and runs with --keep-runs)
-WORK = "work"          # one scratch folder per task while it runs
 BASELINES = "baselines"  # baseline key -> run id of the published baseline
+
+
+def scratch(root: Path, name: str) -> Path:
+    """A task's scratch folder on the worker's own disk (not the experiment's, which may be shared
+    storage): a run writes its tables there and only its summary row travels. The name is fixed per
+    experiment and task, so a retried task starts by removing what a killed attempt left."""
+    tag = hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:10]
+    return Path(tempfile.gettempdir()) / f"scorelab-exp-{tag}-{name}"
 
 
 @dataclass(frozen=True)
@@ -65,7 +74,7 @@ def run_baseline(task: BaselineTask) -> str:
     known = known_baseline(task)
     if known is not None:
         return known
-    work = root / WORK / f"baseline-{task.key}"
+    work = scratch(root, f"baseline-{task.key}")
     shutil.rmtree(work, ignore_errors=True)
     from scorelab.engine import runs
 
@@ -73,9 +82,13 @@ def run_baseline(task: BaselineTask) -> str:
                     events="none", overrides={f"society.{k}": v for k, v in task.society.items()}, catalogue=False)
     dest = root / RUNS / made.name
     dest.parent.mkdir(parents=True, exist_ok=True)
+    partial = dest.parent / f".partial-{made.name}-{os.getpid()}"
+    shutil.rmtree(partial, ignore_errors=True)
+    shutil.copytree(made, partial)  # scratch and runs/ may be on different disks: copy, then rename
     try:
-        os.rename(made, dest)
+        os.rename(partial, dest)
     except OSError:  # published meanwhile by another worker: the same bits, keep theirs
+        shutil.rmtree(partial, ignore_errors=True)
         if not (dest / "manifest.json").is_file():
             raise
     shutil.rmtree(work, ignore_errors=True)
@@ -95,7 +108,7 @@ def _run(task: RunTask) -> dict:
     from scorelab.engine import runs
 
     root = Path(task.folder)
-    work = root / WORK / task.key
+    work = scratch(root, task.key)
     shutil.rmtree(work, ignore_errors=True)  # what a killed attempt left
     work.mkdir(parents=True)
     base = None
@@ -108,7 +121,13 @@ def _run(task: RunTask) -> dict:
     summary = json.loads((made / "summary.json").read_text())
     row = {"outcomes": outcome_values(summary, task.outcomes), "run_id": made.name}
     if task.keep_run and not (root / RUNS / made.name).exists():
-        os.rename(made, root / RUNS / made.name)
+        partial = root / RUNS / f".partial-{made.name}-{os.getpid()}"
+        shutil.rmtree(partial, ignore_errors=True)
+        shutil.copytree(made, partial, symlinks=True)
+        try:
+            os.rename(partial, root / RUNS / made.name)
+        except OSError:  # the same run kept meanwhile by another task (a repeated design point)
+            shutil.rmtree(partial, ignore_errors=True)
     shutil.rmtree(work, ignore_errors=True)
     return row
 
