@@ -5,17 +5,17 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install install-test browser demo test bench fuzz lint clean
+.PHONY: install install-test browser demo test bench bench-experiments lint fuzz clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
 install: $(BIN)/python
-	$(BIN)/pip install --quiet -e .
+	$(BIN)/pip install --quiet -e ".[experiments]"
 
 install-test: $(BIN)/python
-	$(BIN)/pip install --quiet -e ".[test]"
+	$(BIN)/pip install --quiet -e ".[test,experiments]"
 
 demo: install
 	$(BIN)/scorelab run unified --citizens 100000 --days 365 --seed 1 --runs runs
@@ -46,6 +46,9 @@ fuzz: install-test
 	SCORELAB_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) SCORELAB_FUZZ_RUNS=$(FUZZ_RUNS) SCORELAB_FUZZ_RANDOM=1 \
 		SCORELAB_FUZZ_REPORT=benchmarks/out/fuzz.json $(BIN)/python -m pytest tests/test_fuzz_regimes.py -q
 	cat benchmarks/out/fuzz.json
+# 64 runs at 100,000 x 365 with the local pool and with Ray (long: see benchmarks/RESULTS.md)
+bench-experiments: install
+	$(BIN)/python benchmarks/bench_experiments.py
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache build src/*.egg-info test-output

@@ -37,3 +37,18 @@ def demo_run(demo) -> Path:
     folders = [p for p in out.iterdir() if p.is_dir() and "--baseline-" not in p.name]
     assert len(folders) == 1
     return folders[0]
+
+
+@pytest.fixture(scope="session")
+def ray_local():
+    """A real local Ray with 2 CPUs, started once for the whole suite (the experiments' `ray` executor
+    joins it instead of starting its own)."""
+    import os
+
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    import ray
+
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR",
+             object_store_memory=200 * 1024 * 1024)
+    yield ray
+    ray.shutdown()

@@ -19,6 +19,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 import pandas as pd
@@ -142,10 +143,10 @@ def test_report_and_compare(client, runs, run_id):
     assert r.status_code == 200 and "<h2>Citizen stories</h2>" in r.text and "one run" in r.text
     bar = f'<div class="scorelab-bar"><a href="/">&larr; all runs</a><a href="/runs/{run_id}--baseline-none">'
     assert bar in r.text
-    r = client.get(f"/compare?runs={run_id}&runs={run_id}--baseline-none")
+    r = client.get("/compare", params={"runs": [run_id, f"{run_id}--baseline-none"]})
     assert r.status_code == 200 and "2 runs side by side" in r.text
     assert client.get("/compare").status_code == 200
-    r = client.get(f"/compare?runs={run_id}")
+    r = client.get("/compare", params={"runs": run_id})
     assert r.status_code == 400 and "choose from 2 to 6" in r.text
     r = client.get("/compare?" + "&".join(f"runs=r{i}" for i in range(7)))
     assert r.status_code == 400
@@ -155,7 +156,7 @@ def test_report_csp_allows_exactly_its_own_inline_scripts(client, run_id):
     import base64
     import hashlib
 
-    r = client.get(f"/compare?runs={run_id}&runs={run_id}--baseline-none")
+    r = client.get("/compare", params={"runs": [run_id, f"{run_id}--baseline-none"]})
     csp = r.headers["content-security-policy"]
     allowed = set(re.findall(r"'sha256-([A-Za-z0-9+/=]+)'", csp))
     scripts = re.findall(r"<script(?![^>]*\bsrc=)[^>]*>(.*?)</script>", r.text, re.S)
@@ -183,7 +184,7 @@ def test_traversal_attempts_never_reach_files(client, runs, run_id, tmp_path):
         "/runs/..%5C..%5Cwindows/report", "/runs/%2Fetc%2Fpasswd", "/runs/.hidden/report",
         f"/runs/{run_id}%2F..%2F..%2F/report", f"/runs/{run_id}/tables/..%2Fmanifest.json",
         f"/runs/{run_id}/tables/%2Fetc%2Fpasswd.csv", f"/runs/{run_id}/tables/..%2F..%2Fsecret.parquet",
-        f"/compare?runs={real}&runs={run_id}", f"/compare?runs={secret}&runs={run_id}",
+        f"/compare?runs={real}&runs={quote(run_id)}", f"/compare?runs={secret}&runs={quote(run_id)}",
         "/compare?runs=..&runs=%2Fetc", f"/runs/{run_id}/citizen?id=..%2F..%2Fetc%2Fpasswd",
         "/jobs/..%2F..%2Fetc%2Fpasswd", "/api/jobs/%2e%2e", "/experiments/..%2F..", "/static/..%2F..%2Fapp.py",
     ]

@@ -153,7 +153,7 @@ def test_dashboard_end_to_end(server, attacker, tmp_path):
             assert page.locator("#job-progress").evaluate("e => e.value") == 1
             assert not any("day 0 of 0" in s for s in said), said
             assert all(RUNNING.fullmatch(s) for s in said if ", day " in s), said
-            run_id = f"unified-cameras-misattribution-0p01-{CITIZENS}x{DAYS}-s1"
+            run_id = f"unified-{CITIZENS}x{DAYS}-s1+cameras.misattribution=0.01"  # a reform names the run
             sync_api.expect(page.locator("#job-state")).to_contain_text(run_id, timeout=WAIT_MS)
             page.screenshot(path=str(SHOTS / "04-progress-done.png"))
 
@@ -163,7 +163,7 @@ def test_dashboard_end_to_end(server, attacker, tmp_path):
             page.locator("#fig-score-time .main-svg").first.wait_for()
             for heading in ("Regime card and EU AI Act flags", "Citizen stories", "Assumptions and sources"):
                 sync_api.expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible()
-            assert "changed in the dashboard" in page.content()
+            assert "Reform of" in page.content() and "cameras.misattribution" in page.content()  # the reform is named
             page.screenshot(path=str(SHOTS / "05-report.png"))
             page.locator("#scores").screenshot(path=str(SHOTS / "06-report-scores.png"))
 

@@ -26,7 +26,9 @@ def readme_commands() -> list[list[str]]:
         for line in block.splitlines():
             line = line.removeprefix("$ ").strip()
             if line.startswith(".venv/bin/scorelab "):
-                words = shlex.split(line.split(" #", 1)[0].split(" > ", 1)[0])
+                words = shlex.split(line.split(" #", 1)[0])
+                if ">" in words:  # a redirection of the output, not an argument
+                    words = words[:words.index(">")]
                 lines.append(words[1:])
     return lines
 

@@ -8,7 +8,7 @@ The Python API (scorelab.api) mirrors the command line; names are imported lazil
 __version__ = "0.1.0"
 
 _API = ("build_society", "catalogue", "describe_run", "list_runs", "list_sets", "load_regime", "run", "summary",
-        "explain", "stories", "scan_runs")
+        "explain", "stories", "scan_runs", "experiment", "analyse_experiment", "list_experiments")
 
 
 def __getattr__(name: str):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,8 +25,8 @@ if TYPE_CHECKING:
 
 DEFAULT_RUNS = Path("runs")
 
-__all__ = ["build_society", "catalogue", "describe_run", "explain", "list_runs", "list_sets", "load_regime", "run",
-           "scan_runs", "stories", "summary"]
+__all__ = ["analyse_experiment", "build_society", "catalogue", "describe_run", "experiment", "explain",
+           "list_experiments", "list_runs", "list_sets", "load_regime", "run", "scan_runs", "stories", "summary"]
 
 
 def build_society(citizens: int, seed: int = 0, **spec) -> Society:
@@ -41,7 +41,7 @@ def run(regime: str | Path, citizens: int = 100_000, days: int = 365, seed: int 
         ledger_cohort: float | None = None, events: str = "notable",
         progress: Callable[[str, int, int], None] | None = None, *, force: bool = False,
         notify: Callable[[str], None] | None = None, out: str | Path | None = None,
-        replications: int | None = None) -> Path:
+        replications: int | None = None, overrides: Mapping[str, object] | None = None) -> Path:
     """Run a regime (and its paired baseline) into the runs folder and return the run's folder.
 
     The baseline, when given, runs on the same society with the same seed (common random
@@ -49,6 +49,10 @@ def run(regime: str | Path, citizens: int = 100_000, days: int = 365, seed: int 
     the society's own seed (0 for a new society). An identical run already in the folder (same
     regime text, society, seed, days, baseline and options) is returned instead of running again,
     and `notify` is told so; `force=True` makes a new one.
+
+    `overrides` is a reform, {path: value}: `{"scorers.state.channels.cameras.misattribution": 0.01,
+    "society.mean_degree": 12}` (paths in scorelab.reform and docs/EXPERIMENTS.md); the run id and
+    manifest record it, and the run folder's regime.yaml is the effective regime.
 
     With `replications=N`, runs seeds seed..seed+N-1 (each with its paired baseline) on one shared
     society (drawn with `seed`, or the one given) and returns the replication set's folder
@@ -59,14 +63,14 @@ def run(regime: str | Path, citizens: int = 100_000, days: int = 365, seed: int 
     folder = _runs(runs, out)
     if replications is not None:
         return _replications(regime, citizens, days, seed, baseline, folder, society, ledger_cohort, events,
-                             progress, replications, force, notify)
+                             progress, replications, force, notify, overrides)
     return engine.run(regime, citizens=citizens, days=days, seed=seed, baseline=baseline, out=folder,
                       society=society, ledger_cohort=ledger_cohort, events=events, progress=progress, force=force,
-                      notify=notify)
+                      notify=notify, overrides=overrides)
 
 
 def _replications(regime, citizens, days, seed, baseline, out: Path, society, ledger_cohort, events, progress,
-                  replications: int, force: bool, notify) -> Path:
+                  replications: int, force: bool, notify, overrides=None) -> Path:
     """N runs sharing one society draw: the runs differ in their seeds only (docs/METRICS.md, sets)."""
     from scorelab.engine import runs as engine
     from scorelab.errors import check_positive_int
@@ -84,7 +88,7 @@ def _replications(regime, citizens, days, seed, baseline, out: Path, society, le
     first = soc.spec.seed if seed is None else seed
     ids = [engine.run(regime, citizens=soc.n, days=days, seed=first + i, baseline=baseline, out=out, society=soc,
                       ledger_cohort=ledger_cohort, events=events, progress=progress, force=force,
-                      notify=notify).name for i in range(replications)]
+                      notify=notify, overrides=overrides).name for i in range(replications)]
     return write_set(out, ids, society_shared=True)
 
 
@@ -181,6 +185,36 @@ def stories(run: str | Path, runs: str | Path = DEFAULT_RUNS, *, out: str | Path
     folder = resolve_run(run, _runs(runs, out))
     with damaged_run(folder):
         return _stories(folder)
+
+
+DEFAULT_EXPERIMENTS = Path("experiments")
+
+
+def experiment(file: str | Path, out: str | Path = DEFAULT_EXPERIMENTS, executor: str = "local",
+               workers: int | None = None, address: str | None = None, keep_runs: bool = False,
+               progress: Callable[[str, int, int, int], None] | None = None) -> Path:
+    """Run (or resume) an experiment file (docs/EXPERIMENTS.md); returns `out/<name>/` with results.parquet.
+
+    `progress(stage, done, failed, total)` is called as runs finish (stage: baselines, runs).
+    """
+    from scorelab.experiments import run_experiment
+
+    return run_experiment(file, out, executor=executor, workers=workers, address=address, keep_runs=keep_runs,
+                          progress=progress)
+
+
+def analyse_experiment(folder: str | Path, where: str | None = None) -> dict:
+    """Per-point means with 95% intervals, SALib indices and PRIM boxes (`where`: "outcome > 0.01")."""
+    from scorelab.experiments import analyse
+
+    return analyse(folder, where=where)
+
+
+def list_experiments(out: str | Path = DEFAULT_EXPERIMENTS) -> list[dict]:
+    """The experiments under `out` (and their DuckDB catalogue, experiments.duckdb)."""
+    from scorelab.experiments import refresh_experiments
+
+    return refresh_experiments(Path(out)) if Path(out).is_dir() else []
 
 
 @contextmanager

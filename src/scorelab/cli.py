@@ -91,13 +91,18 @@ def run(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="print only the run's path"),
     replications: int | None = typer.Option(None, "--replications", "-r",
                                             help="run seeds s..s+N-1 on one society and write a replication set"),
+    set_: list[str] | None = typer.Option(None, "--set", metavar="PATH=VALUE",
+                                          help="change one parameter of the regime or society (repeatable), "
+                                               "e.g. scorers.state.channels.cameras.misattribution=0.01"),
 ) -> None:
     """Run a regime on a synthetic society and write a run folder (an identical run is reused), or a
     replication set."""
     from scorelab import api
+    from scorelab.reform import parse_assignments
 
     runs_dir = _runs_dir(runs_dir, out)
     notes: list[str] = []
+    overrides = parse_assignments(set_)
 
     def notify(message: str) -> None:
         notes.append(message)
@@ -108,7 +113,7 @@ def run(
         folder = api.run(regime, citizens=citizens, days=days, seed=seed,
                          baseline=None if no_baseline else baseline, runs=runs_dir, society=society,
                          ledger_cohort=ledger_cohort, events=events, progress=tick, force=force, notify=notify,
-                         replications=replications)
+                         replications=replications, overrides=overrides)
     if quiet:
         typer.echo(str(folder))
         return
@@ -520,6 +525,132 @@ def new(name: str = typer.Argument(..., help="the new regime's name (lower-case 
     path = write_new_regime(name, preset, out)
     out_console.print(f"regime '{name}' (from the {preset} preset) written to {path}; next: scorelab validate "
                       f"{path}, then docs/TUTORIAL.md", markup=False, highlight=False)
+
+
+@app.command()
+@friendly
+def experiment(
+    file: Path = typer.Argument(..., help="an experiment YAML file (docs/EXPERIMENTS.md)"),
+    out: Path = typer.Option(Path("experiments"), "--out", "-o", help="folder that holds the experiments"),
+    executor: str = typer.Option("local", "--executor", help="local (a process pool) or ray"),
+    address: str | None = typer.Option(None, "--address", help="join this Ray cluster (host:port) instead of "
+                                                               "starting a local Ray"),
+    workers: int | None = typer.Option(None, "--workers", "-w", help="parallel runs (default: the CPUs)"),
+    keep_runs: bool = typer.Option(False, "--keep-runs", help="keep every run folder under DIR/<name>/runs"),
+    set_: list[str] | None = typer.Option(None, "--set", metavar="PATH=VALUE",
+                                          help="a fixed override for every run (repeatable), added to the "
+                                               "file's `set`"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
+) -> None:
+    """Run every point x replication of an experiment and write DIR/<name>/results.parquet (resumable)."""
+    from scorelab.experiments.runner import run_loaded, stored_keys
+    from scorelab.experiments.spec import load_experiment, parse_experiment
+    from scorelab.reform import parse_assignments
+
+    exp, text = load_experiment(file)
+    if set_:
+        import yaml
+
+        data = yaml.safe_load(text)
+        data["set"] = {**(data.get("set") or {}), **parse_assignments(set_)}
+        text = yaml.safe_dump(data, sort_keys=False)
+        exp = parse_experiment(text, str(file), base=file.parent)
+    try:
+        with _experiment_progress(quiet) as tick:
+            folder = run_loaded(exp, text, out, executor=executor, workers=workers, address=address,
+                                keep_runs=keep_runs, progress=tick)
+    except KeyboardInterrupt:
+        k = len(stored_keys(out / exp.name))
+        err_console.print(f"interrupted: {k} finished runs are stored in {out / exp.name}; run the same command "
+                          "again to resume", markup=False, highlight=False)
+        raise typer.Exit(130) from None
+    out_console.print(f"results written to {folder / 'results.parquet'}; next: scorelab analyse {folder}",
+                      markup=False, highlight=False)
+
+
+class _experiment_progress:
+    """A rich bar per stage (baselines, runs): done of total, failed, ETA; also on Ray (the driver updates it)."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet or not sys.stderr.isatty()
+        self.bar = None
+        self.tasks: dict[str, int] = {}
+
+    def __enter__(self):
+        if self.quiet:
+            return None
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                            TextColumn("failed {task.fields[failed]}"), TimeRemainingColumn(),
+                            console=err_console)
+        self.bar.__enter__()
+        return self.tick
+
+    def tick(self, stage: str, done: int, failed: int, total: int) -> None:
+        if stage not in self.tasks:
+            self.tasks[stage] = self.bar.add_task(stage, total=total, failed=0)
+        self.bar.update(self.tasks[stage], completed=done, failed=failed, total=total)
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(*exc)
+
+
+@app.command()
+@friendly
+def experiments(out: Path = typer.Option(Path("experiments"), "--out", "-o", help="folder that holds the experiments"),
+                as_json: bool = typer.Option(False, "--json", help="print JSON")) -> None:
+    """List the experiments in a folder (rebuilds its DuckDB catalogue, experiments.duckdb)."""
+    from scorelab.experiments.catalogue import refresh_experiments
+
+    rows = refresh_experiments(out) if out.is_dir() else []
+    if as_json:
+        print(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        out_console.print(f"no experiments in {out}", markup=False, highlight=False)
+        return
+    t = Table("experiment", "regimes", "sampler", "runs", "size", "status", "created")
+    for r in rows:
+        t.add_row(r["name"], r["regimes"], r["method"] or "", str(r["runs"]), f"{r['citizens']:,} x {r['days']}",
+                  r["status"] or "", r["created"] or "")
+    out_console.print(t)
+
+
+@app.command()
+@friendly
+def analyse(folder: Path = typer.Argument(..., help="an experiment folder, DIR/<name>"),
+            where: str | None = typer.Option(None, "--where", help="scenario discovery: PRIM boxes for the runs "
+                                             "where this holds, e.g. \"wrongful_sanction_share > 0.01\""),
+            as_json: bool = typer.Option(False, "--json", help="print JSON"),
+            html: Path | None = typer.Option(None, "--html", help="also write the plots to this HTML file "
+                                                                  "(self-contained, offline)")) -> None:
+    """Summarise an experiment: per-point means with 95% intervals, SALib indices, PRIM boxes."""
+    from scorelab.experiments.analysis import analyse as _analyse
+    from scorelab.experiments.analysis import print_analysis
+
+    result = _analyse(folder, where=where)
+    if html is not None:
+        from scorelab.experiments.plots import write_html
+
+        write_html(folder, html, where=where, analysis=result)
+    if as_json:
+        print(json.dumps(result, indent=2, default=_json_default))
+    else:
+        print_analysis(result, out_console)
+    if html is not None:
+        err_console.print(f"plots written to {html}", markup=False, highlight=False)
+
+
+def _json_default(x):
+    import math
+
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    if hasattr(x, "item"):
+        return x.item()
+    return str(x)
 
 
 def main() -> None:

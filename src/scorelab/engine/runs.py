@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import platform
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -22,6 +22,7 @@ from scorelab.engine.simulation import RunOptions, RunResult, simulate
 from scorelab.errors import ScorelabError, check_positive_int, check_seed
 from scorelab.metrics.network import network_measures
 from scorelab.metrics.summary import summarize
+from scorelab.reform import Reform
 from scorelab.regime.compiled import compile_regime
 from scorelab.regime.loader import LoadedRegime
 from scorelab.regime.loader import load_regime as _load_regime
@@ -29,7 +30,7 @@ from scorelab.society.model import Society, SocietySpec, load_society
 from scorelab.society.model import build_society as _build_society
 from scorelab.store.catalogue import refresh_catalogue
 from scorelab.store.faults import crash_point
-from scorelab.store.runfolder import FORMAT_VERSION, write_manifest
+from scorelab.store.runfolder import FORMAT_VERSION, read_manifest, write_manifest
 from scorelab.store.writing import (
     Notify,
     Pending,
@@ -60,68 +61,93 @@ def run(regime: str | Path, citizens: int = 100_000, days: int = 365, seed: int 
         baseline: str | None = "none", out: str | Path = DEFAULT_RUNS, society: str | Path | Society | None = None,
         ledger_cohort: float | None = None, events: str = "notable",
         progress: Callable[[str, int, int], None] | None = None, *, force: bool = False,
-        notify: Notify | None = None) -> Path:
+        notify: Notify | None = None, overrides: Mapping | Reform | None = None, baseline_run: str | None = None,
+        catalogue: bool = True) -> Path:
     """Run a regime (and its paired baseline) and return the new run folder.
 
     The baseline, when given, runs on the same society with the same seed (common random
     numbers), so the difference between the two runs is the regime's effect. `seed` defaults to
     the society's seed (0 for a new society). An identical run already in `out` is reused (and
-    `notify` told so) unless `force`.
+    `notify` told so) unless `force`. `overrides` ({path: value}, scorelab.reform) change the
+    regime or the society without a new file; `baseline_run` pairs the run with an existing
+    baseline in `out` (same society, seed and days) instead of running one: experiments share
+    one baseline across many runs.
     """
     check_positive_int(days, "days", maximum=MAX_DAYS)
     if seed is not None:
         check_seed(seed)
     if events not in ("all", "notable", "none"):
         raise ScorelabError(f"got {events!r}", key="events", allowed="all, notable, none")
-    loaded = _load_regime(regime)
-    base_loaded = _load_regime(baseline) if baseline else None
+    reform = Reform.of(overrides)
+    loaded = reform.load_regime(regime)
+    base_loaded = _load_regime(baseline) if baseline and not baseline_run else None
     # compile both before anything is written, so that a bad regime leaves no folder behind
     compile_regime(loaded.regime, loaded.origin)
     if base_loaded is not None:
         compile_regime(base_loaded.regime, base_loaded.origin)
     out = ensure_runs_dir(Path(out))  # before the society, which may take a while to build
-    soc = _society(society, citizens, 0 if seed is None else seed)
+    soc = _society(society, citizens, 0 if seed is None else seed, reform.society())
     seed = soc.spec.seed if seed is None else seed
     check_seed(seed)
     cohort = ledger_cohort if ledger_cohort is not None else (1.0 if soc.n <= FULL_LEDGER_UP_TO else DEFAULT_COHORT)
     if not 0 < cohort <= 1:
         raise ScorelabError(f"got {cohort!r}", key="ledger_cohort", allowed="a share in (0, 1]")
     options = RunOptions(ledger_cohort=cohort, events=events)
-    request = run_request(loaded.sha256, base_loaded.sha256 if base_loaded else None, soc.spec.model_dump(), seed,
+    shared = _existing_baseline(out, baseline_run, soc, days, seed) if baseline_run else None
+    request = run_request(loaded.sha256, base_loaded.sha256 if base_loaded else shared, soc.spec.model_dump(), seed,
                           days, cohort, events, FORMAT_VERSION, scorelab.__version__)
+    if reform:
+        request["overrides"] = reform.manifest()
     if isinstance(society, Society):  # made in memory: its spec need not say what it holds
         request["society_data"] = society_fingerprint(soc)
-    pending = begin(out, f"{loaded.regime.name}-{soc.n}x{days}-s{seed}", request,
-                    base_loaded.regime.name if base_loaded else None, force=force, notify=notify)
+    stem = f"{loaded.regime.name}-{soc.n}x{days}-s{seed}{reform.suffix(len(loaded.regime.scorers))}"
+    pending = begin(out, stem, request, base_loaded.regime.name if base_loaded else None, force=force, notify=notify)
     if not isinstance(pending, Pending):
         return pending  # an identical run, reused
+    extra = {"overrides": reform.manifest()} if reform else {}
     # both are written before either is published: no baseline without its run
     try:
         base = pending.baseline
         if base is not None:
             _run_one(base_loaded, soc, days, seed, base, options, progress, baseline_of=pending.run.run_id)
-        _run_one(loaded, soc, days, seed, pending.run, options, progress, baseline=base.run_id if base else None,
-                 baseline_folder=base.partial if base else None, request=request)
+        _run_one(loaded, soc, days, seed, pending.run, options, progress,
+                 baseline=base.run_id if base else shared,
+                 baseline_folder=base.partial if base else (out / shared if shared else None), request=request,
+                 extra=extra)
         folder = pending.publish()
     except BaseException:
         pending.abandon()
         raise
-    refresh_catalogue(out)
+    if catalogue:
+        refresh_catalogue(out)
     return folder
 
 
-def _society(society, citizens: int, seed: int) -> Society:
+def _society(society, citizens: int, seed: int, spec: dict | None = None) -> Society:
     if isinstance(society, Society):
         return society
     if society is not None:
         return load_society(society)
     check_positive_int(citizens, "citizens", maximum=50_000_000)
-    return _build_society(SocietySpec(citizens=citizens, seed=seed))
+    return _build_society(SocietySpec(citizens=citizens, seed=seed, **(spec or {})))
+
+
+def _existing_baseline(out: Path, run_id: str, soc: Society, days: int, seed: int) -> str:
+    """The id of an existing run in `out` fit to be this run's baseline (same society, seed, days)."""
+    folder = out / str(run_id)
+    if not (folder / "manifest.json").is_file():
+        raise ScorelabError(f"no run '{run_id}' in {out}", key="baseline_run",
+                            allowed="a run folder in the same --runs")
+    m = read_manifest(folder)
+    if m.get("society") != soc.spec.model_dump() or m.get("seed") != seed or m.get("days") != days:
+        raise ScorelabError("was made on another society, seed or number of days", key="baseline_run",
+                            allowed="a run of the same society spec, seed and days")
+    return folder.name
 
 
 def _run_one(loaded: LoadedRegime, soc: Society, days: int, seed: int, slot: Slot,
              options: RunOptions, progress, baseline: str | None = None, baseline_of: str | None = None,
-             baseline_folder: Path | None = None, request: dict | None = None) -> Path:
+             baseline_folder: Path | None = None, request: dict | None = None, extra: dict | None = None) -> Path:
     cr = compile_regime(loaded.regime, loaded.origin)
     label = loaded.regime.name
     run_id = slot.run_id
@@ -159,6 +185,7 @@ def _run_one(loaded: LoadedRegime, soc: Society, days: int, seed: int, slot: Slo
             "machine": {"python": platform.python_version(), "platform": platform.platform(),
                         "numpy": np.__version__},
         }
+        manifest.update(extra or {})
         if request is not None:  # what makes an identical re-run (store/writing.py)
             manifest["request"], manifest["request_key"] = request, request_key(request)
         write_manifest(tmp, manifest)

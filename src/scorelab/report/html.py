@@ -331,6 +331,8 @@ def build_report(run: str | Path, vs: Sequence[str | Path] = (), runs_dir: str |
         "assumptions": [{"run_id": rd.run_id, "regime": rd.regime_data.get("name", "?"),
                          "data": _guard("assumptions", lambda rd=rd: _assumptions(rd))} for rd in rds],
         "glossary": _guard("mechanisms and sources", lambda: _glossary(rds)),
+        "reforms": [{"run_id": rd.run_id, "overrides": rd.manifest.get("overrides") or []} for rd in rds
+                    if rd.manifest.get("overrides")],
         "subtitle": (f"{len(rds)} runs side by side" if many else "one run")
         + f" · scorelab {scorelab.__version__} · made {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}"
         + " · synthetic citizens only",

@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from scorelab.behaviour.draw import Behaviour
 from scorelab.engine.simulation import RunOptions, perception_of, simulate
 from scorelab.errors import ScorelabError
+from scorelab.reform import set_path
 from scorelab.regime.compiled import compile_regime
 from scorelab.regime.loader import _friendly, read_regime_file, read_yaml, validate_regime
 from scorelab.regime.schema import Regime
@@ -92,7 +93,7 @@ def scenario_regime(sc: Scenario, base: Path) -> Regime:
                 ch.update(PERFECT)
             ch.update(sc.channels.get(name, {}))
     for path, value in sc.set.items():
-        _set_path(data, path, value, origin)
+        set_path(data, _regime_path(path), value, schema=Regime, origin=f"{base}: set")
     return validate_regime(data, f"{origin} (as set by {base})")
 
 
@@ -111,33 +112,10 @@ def _regime_data(regime: str, base: Path) -> tuple[dict, str]:
     return read_yaml(ref.read_text(encoding="utf-8"), f"preset:{regime}"), f"preset:{regime}"
 
 
-def _set_path(data: dict, path: str, value, origin: str) -> None:
-    """`scorer.key.name.key...`: list items are chosen by their `name`."""
-    parts = path.split(".")
-    scorers = {s.get("name"): s for s in data.get("scorers", [])}
-    node = scorers.get(parts[0])
-    if node is None:
-        raise ScorelabError(f"no scorer '{parts[0]}'", path=origin, key=f"set.{path}",
-                            allowed=", ".join(map(str, scorers)) or "none")
-    for i, part in enumerate(parts[1:], start=1):
-        last = i == len(parts) - 1
-        if isinstance(node, list):
-            match = [x for x in node if isinstance(x, dict) and x.get("name") == part]
-            if not match:
-                raise ScorelabError(f"no item named '{part}'", path=origin, key=f"set.{path}",
-                                    allowed=", ".join(str(x.get("name")) for x in node if isinstance(x, dict)))
-            if last:
-                raise ScorelabError("a path must end at a key, not at a list item", path=origin, key=f"set.{path}")
-            node = match[0]
-        elif isinstance(node, dict):
-            if last:
-                node[part] = value
-                return
-            if part not in node or node[part] is None:
-                node[part] = {}
-            node = node[part]
-        else:
-            raise ScorelabError(f"'{part}' is below a plain value", path=origin, key=f"set.{path}")
+def _regime_path(path: str) -> str:
+    """Scenario files may leave out `scorers.`: `state.rules.x.points` is `scorers.state.rules.x.points`."""
+    head = path.split(".", 1)[0]
+    return path if head in Regime.model_fields else f"scorers.{path}"
 
 
 # ---------------------------------------------------------------------------- society and behaviour

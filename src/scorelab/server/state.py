@@ -20,7 +20,7 @@ from typing import BinaryIO
 from scorelab.errors import ScorelabError
 from scorelab.store.runfolder import read_manifest, run_folders
 
-RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,199}$")
+RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.=+-]{0,199}$")  # "+path=value" names a reform
 DEFAULT_MAX_CELLS = 400_000_000  # citizens x days of one composed run (100,000 x 365 is 36.5 million)
 
 

@@ -17,7 +17,7 @@ from scorelab.store.faults import crash_point
 
 MANIFEST = "manifest.json"
 FORMAT_VERSION = 1
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.=+-]*$")  # '+path=value' names a reform (scorelab.reform)
 
 
 def new_run_id(runs_dir: Path, stem: str) -> str:
@@ -25,7 +25,7 @@ def new_run_id(runs_dir: Path, stem: str) -> str:
 
     Not a reservation: runs are named by store/writing.py (`reserve`, atomic); this stays for
     folders written in one step by other modules (e.g. replication sets)."""
-    stem = re.sub(r"[^A-Za-z0-9_.-]", "-", stem)
+    stem = re.sub(r"[^A-Za-z0-9_.=+-]", "-", stem)
     name, k = stem, 1
     while (runs_dir / name).exists() or (runs_dir / f".partial-{name}").exists():
         k += 1

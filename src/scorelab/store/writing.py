@@ -38,7 +38,7 @@ TRASH = ".trash-"
 CATALOGUE_TMP = ".catalogue-"
 OWNER = "owner.json"
 OWNERLESS_GRACE_SECONDS = 600  # a partial folder without owner.json is left alone this long (just created)
-_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.=+-]")  # "+path=value" names a reform (scorelab.reform)
 
 Notify = Callable[[str], None]
 
