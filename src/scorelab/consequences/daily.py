@@ -75,9 +75,10 @@ class Consequences:
             u = stream(w.seed, "consequences.online", w.day).random(len(pos))
             needs = u < ONLINE_SHARE[ev.etype[pos]]
             pos, cit = pos[needs], cit[needs]
+            # only a citizen whose access a regime cut tries online and is refused; one who never had
+            # access does not try the online share at all (behaviour/draw.py already left it out)
             cut = w.state.online_back[cit] >= 0
             refuse_events(w, pos[cut], w.internet_cut_wrongful[cit[cut]], "internet_cut")
-            ev.outcome[pos[~cut & (ev.outcome[pos[~cut]] == MADE)]] = UNABLE
         block_digital_payments(w)
 
     # ------------------------------------------------------------------ 2. what the attempts lead to
