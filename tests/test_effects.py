@@ -172,3 +172,48 @@ def test_every_flow_is_counted(world):
     np.testing.assert_allclose(eco.savings, start + eco.flows.sum(axis=0), rtol=0, atol=1e-6)
     assert set(FLOWS) >= {"frozen", "deposits", "income", "living", "measures"}
     assert CASH != DIGITAL
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_the_offline_are_not_cut_twice(tmp_path, seed):
+    """Citizens who never had internet access leave out the online share of an act when they draw it
+    (behaviour/draw.py); the day's consequences must not cut that share again. Only a regime's cut
+    (online_back >= 0) refuses online attempts, so with no regime no act is `unable` for want of
+    internet: the only `unable` attempts are those that need a bank account the citizen lacks."""
+    import duckdb
+
+    from scorelab import api
+    from scorelab.vocabulary import EVENTS
+
+    folder = api.run("none", citizens=4000, days=40, seed=seed, runs=tmp_path, baseline=None, events="all")
+    unable = duckdb.sql(f"SELECT event_type, count(*) FROM '{folder}/events.parquet' WHERE outcome = 'unable' "
+                        "GROUP BY 1").fetchall()
+    needs_account = {e.name for e in EVENTS if "account" in e.needs}
+    assert {t for t, _ in unable} <= needs_account, unable
+    offline_games = duckdb.sql(f"SELECT count(*) FROM '{folder}/events.parquet' e "
+                               f"JOIN '{folder}/citizens.parquet' c USING (citizen) WHERE e.event_type = 'gaming_purchase' AND NOT c.online").fetchall()[0][0]
+    assert offline_games > 0  # the offline part of gaming purchases is still made
+
+
+def test_leaving_a_household_keeps_the_groups_exact():
+    """issue 12: Households.leave updates its CSR in place of a re-sort of every citizen; the groups must
+    be exactly those household_groups gives for the new household column, after any sequence of leavers."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as hs
+
+    from scorelab.society.graph import household_groups
+
+    @settings(max_examples=150, deadline=None)
+    @given(hs.lists(hs.integers(0, 12), min_size=1, max_size=40), hs.lists(hs.lists(hs.integers(0, 39), max_size=5),
+                                                                            max_size=6))
+    def check(ids, leavers):
+        household = np.unique(np.array(ids), return_inverse=True)[1].astype(np.int32)
+        indptr, members = household_groups(household)
+        hh = Households(household.copy(), indptr, members)
+        for group in leavers:
+            cit = np.array(sorted({c for c in group if c < len(household)}), np.int32)
+            hh.leave(cit)
+            want_indptr, want_members = household_groups(hh.household)
+            assert np.array_equal(hh.indptr, want_indptr) and np.array_equal(hh.members, want_members)
+
+    check()

@@ -133,8 +133,21 @@ class Households:
         if not len(citizens):
             return
         top = int(self.household.max()) + 1 if len(self.household) else 0
+        if len(np.unique(citizens)) < len(citizens) or len(self.indptr) != top + 1:
+            self.household[citizens] = top + np.arange(len(citizens), dtype=np.int32)
+            self.indptr, self.members = household_groups(self.household)
+            return
+        # Update the CSR in place of a full re-sort: the same arrays household_groups would give
+        # (members by household, then by citizen), since leavers only drop out of their old
+        # households and each opens a new one at the end.
+        counts = np.diff(self.indptr)
+        np.subtract.at(counts, self.household[citizens], 1)
+        moved = np.zeros(len(self.household), bool)
+        moved[citizens] = True
         self.household[citizens] = top + np.arange(len(citizens), dtype=np.int32)
-        self.indptr, self.members = household_groups(self.household)
+        self.members = np.concatenate([self.members[~moved[self.members]], citizens.astype(self.members.dtype)])
+        self.indptr = np.zeros(top + len(citizens) + 1, np.int64)
+        np.cumsum(np.concatenate([counts, np.ones(len(citizens), counts.dtype)]), out=self.indptr[1:])
 
     def others(self, citizens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(origin, member) pairs: the other members of each citizen's household."""
