@@ -228,19 +228,27 @@ def _refusals(con, folder: Path, n: int) -> dict[str, tuple[np.ndarray, np.ndarr
     if not gates or not (folder / "events.parquet").exists():
         return None
     names = ", ".join(repr(g) for g in gates)
-    attempts = con.execute(f"SELECT event_type, citizen, day, count(*) FROM {_q(folder, 'events.parquet')} "
-                           f"WHERE event_type IN ({names}) GROUP BY 1, 2, 3").fetchall()
-    if not attempts:
+    rows = con.execute(
+        f"WITH a AS (SELECT event_type, citizen, day, count(*) AS k FROM {_q(folder, 'events.parquet')} "
+        f"WHERE event_type IN ({names}) GROUP BY 1, 2, 3), "
+        f"r AS (SELECT event_type, citizen, day, max(k) AS k FROM (SELECT event_type, citizen, day, measure, "
+        f"count(*) AS k FROM {_q(folder, 'measures.parquet')} WHERE kind = 'sanction' AND effect = 'refuse' "
+        f"AND event_type IN ({names}) GROUP BY 1, 2, 3, 4) GROUP BY 1, 2, 3) "
+        f"SELECT a.event_type, a.citizen, sum(a.k) AS made, sum(least(coalesce(r.k, 0), a.k)) AS refused "
+        f"FROM a LEFT JOIN r "
+        f"USING (event_type, citizen, day) GROUP BY 1, 2").fetchnumpy()
+    if not len(rows["citizen"]):
         return None
-    refused = {(r[0], r[1], r[2]): r[3] for r in con.execute(
-        f"SELECT event_type, citizen, day, max(k) FROM (SELECT event_type, citizen, day, measure, count(*) AS k "
-        f"FROM {_q(folder, 'measures.parquet')} WHERE kind = 'sanction' AND effect = 'refuse' "
-        f"AND event_type IN ({names}) GROUP BY 1, 2, 3, 4) GROUP BY 1, 2, 3").fetchall()}
+    etypes = np.asarray(rows["event_type"]).astype(str)
+    cit = np.asarray(rows["citizen"]).astype(np.int64)
+    made, refused = np.asarray(rows["made"], np.float64), np.asarray(rows["refused"], np.float64)
     out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    for etype, cit, day, k in attempts:
-        a, r = out.setdefault(str(etype), (np.zeros(n), np.zeros(n)))
-        a[cit] += k
-        r[cit] += min(refused.get((etype, cit, day), 0), k)
+    for etype in np.unique(etypes):  # one row per (event type, citizen): plain assignment
+        sel = etypes == etype
+        a, r = np.zeros(n), np.zeros(n)
+        a[cit[sel]] = made[sel]
+        r[cit[sel]] = refused[sel]
+        out[str(etype)] = (a, r)
     return out
 
 
