@@ -192,9 +192,9 @@ class Auditor:
     # ------------------------------------------------------------------ counterfactual standing
     def truthful_standing(self, cit: np.ndarray) -> Standing:
         s = self.scorer
-        score = s.score[cit] - self.false_delta[cit]
-        return Standing(lambda li: s.member[li, cit] & ~self.entered_false[li, cit], score, self.cs.tier_of(score),
-                        self.seen_true[cit], s.circumstances.sector[cit])
+        return Standing(len(cit), lambda li: s.member[li, cit] & ~self.entered_false[li, cit],
+                        lambda: s.score[cit] - self.false_delta[cit], self.cs.tier_of, lambda: self.seen_true[cit],
+                        lambda: s.circumstances.sector[cit])
 
     def _wrongful(self, m: CompiledMeasure, dec: Decisions) -> np.ndarray:
         if m.on_record >= 0:  # a response to a record: wrongful if the record was false, or there was none

@@ -7,27 +7,55 @@ the same question of the record without its false entries), so the two cannot dr
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 
 from scorelab.regime.compiled import CompiledCondition, CompiledScorer
 
 
-@dataclass
 class Standing:
-    """What a condition reads about citizens `cit`: lists, score, tier, record memory, sector."""
+    """What a condition reads about citizens `cit`: lists, score, tier, record memory, sector.
 
-    on_list: Callable[[int], np.ndarray]  # list index -> bool[len(cit)]: on that list
-    score: np.ndarray            # float64[len(cit)]
-    tier: np.ndarray             # int8[len(cit)]
-    seen: np.ndarray             # uint64[len(cit)]: bitmask of record types remembered
-    sector: np.ndarray           # int8[len(cit)]
+    Each part is gathered from the scorer's columns only when a condition reads it, and once:
+    a gate over a day's commerce asks about many citizens and usually reads one part (issue 12).
+    """
+
+    def __init__(self, n: int, on_list: Callable[[int], np.ndarray], score: Callable[[], np.ndarray],
+                 tier: Callable[[np.ndarray], np.ndarray], seen: Callable[[], np.ndarray],
+                 sector: Callable[[], np.ndarray]) -> None:
+        self.n = n
+        self.on_list = on_list  # list index -> bool[n]: on that list
+        self._parts = {"score": score, "seen": seen, "sector": sector}
+        self._tier_of_score = tier
+        self._got: dict[str, np.ndarray] = {}
+
+    def _get(self, part: str) -> np.ndarray:
+        if part not in self._got:
+            self._got[part] = self._parts[part]()
+        return self._got[part]
+
+    @property
+    def score(self) -> np.ndarray:  # float64[n]
+        return self._get("score")
+
+    @property
+    def tier(self) -> np.ndarray:  # int8[n]
+        if "tier" not in self._got:
+            self._got["tier"] = self._tier_of_score(self.score)
+        return self._got["tier"]
+
+    @property
+    def seen(self) -> np.ndarray:  # uint64[n]: bitmask of record types remembered
+        return self._get("seen")
+
+    @property
+    def sector(self) -> np.ndarray:  # int8[n]
+        return self._get("sector")
 
 
 def holds(cs: CompiledScorer, w: CompiledCondition, st: Standing) -> np.ndarray:
     """Any of the condition's parts holds (OR)."""
-    out = np.zeros(len(st.score), bool)
+    out = np.zeros(st.n, bool)
     for li in w.lists:
         out |= st.on_list(int(li))
     if w.tiers.any() and len(cs.tier_names):

@@ -164,8 +164,8 @@ class Scorer:
 
     def standing(self, cit: np.ndarray) -> Standing:
         """The scorer's view of these citizens, as conditions read it."""
-        return Standing(lambda li: self.member[li, cit], self.score[cit], self.tier[cit], self.seen[cit],
-                        self.circumstances.sector[cit])
+        return Standing(len(cit), lambda li: self.member[li, cit], lambda: self.score[cit],
+                        lambda _score: self.tier[cit], lambda: self.seen[cit], lambda: self.circumstances.sector[cit])
 
     def condition(self, m: CompiledMeasure, cit: np.ndarray) -> np.ndarray:
         return holds(self.cs, m.when, self.standing(cit))
