@@ -18,6 +18,7 @@ import pyarrow.parquet as pq
 
 import scorelab
 from scorelab.consequences.economy import FLOWS
+from scorelab.engine.forked import Forked, can_fork
 from scorelab.engine.simulation import RunOptions, RunResult, simulate
 from scorelab.errors import ScorelabError, check_positive_int, check_seed
 from scorelab.metrics.network import network_measures
@@ -106,16 +107,24 @@ def run(regime: str | Path, citizens: int = 100_000, days: int = 365, seed: int 
         return pending  # an identical run, reused
     extra = {"overrides": reform.manifest()} if reform else {}
     # both are written before either is published: no baseline without its run
+    base, making_base = pending.baseline, None
     try:
-        base = pending.baseline
         if base is not None:
-            _run_one(base_loaded, soc, days, seed, base, options, progress, baseline_of=pending.run.run_id)
+            def make_base(progress=None) -> None:
+                _run_one(base_loaded, soc, days, seed, base, options, progress, baseline_of=pending.run.run_id)
+
+            if can_fork():  # issue 12: the baseline on the second core, while the run is made
+                making_base = Forked(make_base, "baseline")
+            else:
+                make_base(progress)
         _run_one(loaded, soc, days, seed, pending.run, options, progress,
                  baseline=base.run_id if base else shared,
                  baseline_folder=base.partial if base else (out / shared if shared else None), request=request,
-                 extra=extra)
+                 extra=extra, before_summary=making_base.wait if making_base else None)
         folder = pending.publish()
     except BaseException:
+        if making_base is not None:
+            making_base.stop()
         pending.abandon()
         raise
     if catalogue:
@@ -147,7 +156,8 @@ def _existing_baseline(out: Path, run_id: str, soc: Society, days: int, seed: in
 
 def _run_one(loaded: LoadedRegime, soc: Society, days: int, seed: int, slot: Slot,
              options: RunOptions, progress, baseline: str | None = None, baseline_of: str | None = None,
-             baseline_folder: Path | None = None, request: dict | None = None, extra: dict | None = None) -> Path:
+             baseline_folder: Path | None = None, request: dict | None = None, extra: dict | None = None,
+             before_summary: Callable[[], None] | None = None) -> Path:
     cr = compile_regime(loaded.regime, loaded.origin)
     label = loaded.regime.name
     run_id = slot.run_id
@@ -189,6 +199,8 @@ def _run_one(loaded: LoadedRegime, soc: Society, days: int, seed: int, slot: Slo
         if request is not None:  # what makes an identical re-run (store/writing.py)
             manifest["request"], manifest["request_key"] = request, request_key(request)
         write_manifest(tmp, manifest)
+        if before_summary is not None:  # the summary reads the baseline: wait until it is made
+            before_summary()
         summary = summarize(tmp, baseline_folder=baseline_folder)
         (tmp / "summary.json").write_text(json.dumps(summary, indent=2, default=float))
     return slot.final
