@@ -190,8 +190,9 @@ def test_the_offline_are_not_cut_twice(tmp_path, seed):
                         "GROUP BY 1").fetchall()
     needs_account = {e.name for e in EVENTS if "account" in e.needs}
     assert {t for t, _ in unable} <= needs_account, unable
-    offline_games = duckdb.sql(f"SELECT count(*) FROM '{folder}/events.parquet' e "
-                               f"JOIN '{folder}/citizens.parquet' c USING (citizen) WHERE e.event_type = 'gaming_purchase' AND NOT c.online").fetchall()[0][0]
+    offline_games = duckdb.sql(
+        f"SELECT count(*) FROM '{folder}/events.parquet' e JOIN '{folder}/citizens.parquet' c USING (citizen) "
+        "WHERE e.event_type = 'gaming_purchase' AND NOT c.online").fetchall()[0][0]
     assert offline_games > 0  # the offline part of gaming purchases is still made
 
 
