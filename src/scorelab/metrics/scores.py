@@ -14,13 +14,15 @@ from __future__ import annotations
 import numpy as np
 import yaml
 
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: the same data, 5x faster
+
 
 def regime_scorers(folder) -> list[dict]:
     """The scorers of the run's regime.yaml as plain dicts (anchors and merges resolved)."""
     path = folder / "regime.yaml"
     if not path.exists():
         return []
-    doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    doc = yaml.load(path.read_text(encoding="utf-8"), Loader=_SAFE_LOADER) or {}
     return list(doc.get("scorers") or [])
 
 
