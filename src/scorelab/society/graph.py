@@ -135,7 +135,11 @@ def _self_or_repeated(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     key = lo * (int(hi.max(initial=0)) + 1) + hi
     s = np.sort(key)
     repeated = np.unique(s[1:][s[1:] == s[:-1]])
-    return (lo == hi) | (np.isin(key, repeated) if len(repeated) else False)
+    if not len(repeated):
+        return lo == hi
+    # the few repeated keys looked up by binary search (np.isin would sort every key again)
+    at = np.minimum(np.searchsorted(repeated, key), len(repeated) - 1)
+    return (lo == hi) | (repeated[at] == key)
 
 
 def _erdos_renyi(n: int, mean_degree: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
