@@ -81,13 +81,22 @@ def score_footing(scorers: list[dict], cit, false_part: dict[str, np.ndarray]) -
     return out
 
 
+def _codes(labels, names: list[str]) -> np.ndarray:
+    """Each label's index in `names`, -1 where it is not there (a fetched string column)."""
+    labels = np.asarray(labels, dtype=object).astype(str)
+    out = np.full(len(labels), -1, np.int64)
+    for i, name in enumerate(names):
+        out[labels == name] = i
+    return out
+
+
 def false_part(con, ledger: str, scorers: list[dict], n: int) -> dict[str, np.ndarray]:
     """Each citizen's net score change from false records, per scorer: the deltas of ledger rows
     whose record is false (the rule, association from it, its correction or expiry), each shrunk by
     the redemption that followed it (a redemption row gives back a share `keep` of the whole gap,
     false part included). Order effects of caps and bounds are ignored."""
-    rows = con.execute(f"SELECT scorer, citizen, day, delta FROM {ledger} WHERE NOT record_true").fetchall()
-    if not rows:
+    rows = con.execute(f"SELECT scorer, citizen, day, delta FROM {ledger} WHERE NOT record_true").fetchnumpy()
+    if not len(rows["citizen"]):
         return {}
     names = [str(s.get("name")) for s in scorers]
     keep = {}
@@ -96,19 +105,20 @@ def false_part(con, ledger: str, scorers: list[dict], n: int) -> dict[str, np.nd
         if red:
             per_day, period = float(red["per_day"]), int(red.get("period_days", 30))
             keep[str(s["name"])] = 1.0 - (1.0 - per_day) ** period
-    scorer = np.array([names.index(r[0]) if r[0] in names else -1 for r in rows])
-    citizen = np.array([r[1] for r in rows], np.int64)
-    day = np.array([r[2] for r in rows], np.int64)
-    delta = np.array([r[3] for r in rows], np.float64)
-    factor = np.ones(len(rows))
+    scorer = _codes(rows["scorer"], names)
+    citizen = np.asarray(rows["citizen"], np.int64)
+    day = np.asarray(rows["day"], np.int64)
+    delta = np.asarray(rows["delta"], np.float64)
+    factor = np.ones(len(citizen))
     if keep:
         red = con.execute(f"SELECT scorer, citizen, day FROM {ledger} WHERE rule = 'redemption' AND citizen IN "
-                          f"(SELECT DISTINCT citizen FROM {ledger} WHERE NOT record_true)").fetchall()
-        if red:
-            r_key = np.sort(np.array([(names.index(r[0]) * (n + 1) + r[1]) * 100_000 + r[2] for r in red], np.int64))
+                          f"(SELECT DISTINCT citizen FROM {ledger} WHERE NOT record_true)").fetchnumpy()
+        if len(red["citizen"]):
+            r_key = np.sort((_codes(red["scorer"], names) * (n + 1) + np.asarray(red["citizen"], np.int64)) * 100_000
+                            + np.asarray(red["day"], np.int64))
             key = (scorer * (n + 1) + citizen) * 100_000
             later = np.searchsorted(r_key, key + 100_000) - np.searchsorted(r_key, key + day)
-            k = np.array([keep.get(names[i], 0.0) if i >= 0 else 0.0 for i in scorer])
+            k = np.array([keep.get(name, 0.0) for name in names] + [0.0])[scorer]  # -1 (unknown): the last, 0
             factor = (1.0 - k) ** later
     out = {}
     for i, name in enumerate(names):
