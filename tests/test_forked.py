@@ -66,3 +66,13 @@ def test_no_fork_while_other_threads_run(monkeypatch):
         other.join()
     monkeypatch.setenv("SCORELAB_CONCURRENT", "0")
     assert not can_fork()
+
+
+def test_no_thread_outlives_a_run(tmp_path):
+    """The Parquet writer thread ends with its run, so the next run in the same process may fork its
+    baseline again (a process with threads must not fork)."""
+    from scorelab import api
+
+    before = {t.ident for t in threading.enumerate()}
+    api.run("unified", citizens=500, days=5, seed=1, runs=tmp_path, baseline=None)
+    assert {t.ident for t in threading.enumerate()} <= before

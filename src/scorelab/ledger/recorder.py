@@ -12,7 +12,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from scorelab.ledger.sink import TableSink
+from scorelab.ledger.sink import TableSink, writer_thread
 from scorelab.tables import Decisions, EventBatch, Records, RecordTruth
 from scorelab.vocabulary import (
     APPEAL_KINDS,
@@ -42,17 +42,19 @@ class Recorder:
         account are only counted). `sample` keeps a cohort's ledger only."""
         self.folder = folder
         self.events_policy = events
+        self._pool = writer_thread()
         self.ledger_sink = TableSink(
             folder / "ledger.parquet",
             {"citizen": np.int32, "day": np.int16, "scorer": np.int16, "rule": np.int16, "delta": np.float64,
              "channel": np.int16, "record_id": np.int64, "record_true": np.bool_, "source_citizen": np.int32},
-            labels={"scorer": scorer_names, "rule": rule_labels, "channel": list(LEDGER_CHANNELS)}, sample=sample)
+            labels={"scorer": scorer_names, "rule": rule_labels, "channel": list(LEDGER_CHANNELS)}, sample=sample,
+            writer=self._pool)
         self.lists = TableSink(
             folder / "list_events.parquet",
             {"day": np.int16, "citizen": np.int32, "scorer": np.int16, "list": np.int16, "action": np.int16,
              "reason": np.int16, "wrongful": np.bool_},
             labels={"scorer": scorer_names, "list": list_labels, "action": list(LIST_ACTIONS),
-                    "reason": list(LIST_REASONS)})
+                    "reason": list(LIST_REASONS)}, writer=self._pool)
         self.measures = TableSink(
             folder / "measures.parquet",
             {"day": np.int16, "citizen": np.int32, "scorer": np.int16, "measure": np.int16, "kind": np.int16,
@@ -60,29 +62,32 @@ class Recorder:
              "cause_record": np.int64, "cause_citizen": np.int32, "price_factor": np.float32,
              "duration": np.int16, "money": np.float32, "wrongful": np.bool_},
             labels={"scorer": scorer_names, "measure": rule_labels, "kind": list(MEASURE_KINDS),
-                    "domain": list(DOMAINS), "effect": list(EFFECTS), "event_type": list(EVENT_NAMES)})
+                    "domain": list(DOMAINS), "effect": list(EFFECTS), "event_type": list(EVENT_NAMES)},
+                    writer=self._pool)
         self.records = TableSink(
             folder / "records.parquet",
             {"record_id": np.int64, "event_id": np.int64, "citizen": np.int32, "actor": np.int32,
              "event_type": np.int16, "channel": np.int16, "scorer": np.int16, "day_event": np.int16,
              "day_recorded": np.int16, "record_true": np.bool_},
-            labels={"event_type": list(EVENT_NAMES), "channel": list(LEDGER_CHANNELS), "scorer": scorer_names})
+            labels={"event_type": list(EVENT_NAMES), "channel": list(LEDGER_CHANNELS), "scorer": scorer_names},
+            writer=self._pool)
         self.events = TableSink(
             folder / "events.parquet",
             {"event_id": np.int64, "day": np.int16, "citizen": np.int32, "event_type": np.int16,
              "paid": np.int16, "digital": np.bool_, "outcome": np.int16, "wrongful": np.bool_},
-            labels={"event_type": list(EVENT_NAMES), "paid": list(PAID), "outcome": list(OUTCOMES)})
+            labels={"event_type": list(EVENT_NAMES), "paid": list(PAID), "outcome": list(OUTCOMES)}, writer=self._pool)
         self.appeals = TableSink(
             folder / "appeals.parquet",
             {"day_filed": np.int16, "day_decided": np.int16, "citizen": np.int32, "scorer": np.int16,
              "kind": np.int16, "rule": np.int16, "list": np.int16, "record_id": np.int64, "record_true": np.bool_,
              "success": np.bool_},
-            labels={"scorer": scorer_names, "kind": list(APPEAL_KINDS), "rule": rule_labels, "list": list_labels})
+            labels={"scorer": scorer_names, "kind": list(APPEAL_KINDS), "rule": rule_labels, "list": list_labels},
+            writer=self._pool)
         self.ties = TableSink(
             folder / "ties_cut.parquet",
             {"day": np.int16, "citizen": np.int32, "contact": np.int32, "scorer": np.int16, "list": np.int16,
              "household": np.bool_},
-            labels={"scorer": scorer_names, "list": list_labels})
+            labels={"scorer": scorer_names, "list": list_labels}, writer=self._pool)
         self.sinks = (self.ledger_sink, self.lists, self.measures, self.records, self.events, self.appeals,
                       self.ties)
         # counts of every event by (day, type, outcome, wrongful): attempts are many, so the
@@ -129,8 +134,11 @@ class Recorder:
                         wrongful=wrongful[keep])
 
     def close(self) -> dict[str, int]:
-        for sink in self.sinks:
-            sink.close()
+        try:
+            for sink in self.sinks:
+                sink.close()
+        finally:
+            self._pool.shutdown(wait=True)
         self._write_counts()
         return {"ledger": self.ledger_sink.rows, "list_events": self.lists.rows, "measures": self.measures.rows,
                 "records": self.records.rows, "events": self.events.rows, "appeals": self.appeals.rows,

@@ -16,17 +16,22 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 FLUSH_ROWS = 2_000_000
-# One writer thread for all sinks: Parquet encoding and compression release the GIL, so
-# writing overlaps the simulation on a second core. FIFO order keeps each file's row groups
-# in the order they were added.
-_WRITER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scorelab-parquet")
+
+
+def writer_thread() -> ThreadPoolExecutor:
+    """One writer thread for a run's sinks: Parquet encoding and compression release the GIL, so
+    writing overlaps the simulation on a second core; FIFO order keeps each file's row groups in
+    the order they were added. Its owner shuts it down when the tables are closed, so that no
+    thread outlives the run (a process with threads must not fork: engine/forked.py)."""
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="scorelab-parquet")
 
 
 class TableSink:
     def __init__(self, path: Path, columns: dict[str, np.dtype], labels: dict[str, list[str]] | None = None,
-                 sample: np.ndarray | None = None) -> None:
+                 sample: np.ndarray | None = None, writer: ThreadPoolExecutor | None = None) -> None:
         """`labels` maps a column to its code->name table; `sample` (bool per citizen) keeps
-        only rows of sampled citizens (a cohort ledger for very large runs)."""
+        only rows of sampled citizens (a cohort ledger for very large runs); `writer` is the
+        thread shared by a run's sinks (without one the sink has its own)."""
         self.path = path
         self.columns = columns
         self.labels = labels or {}
@@ -36,6 +41,8 @@ class TableSink:
         self.rows = 0
         self._writer: pq.ParquetWriter | None = None
         self._futures: list[Future] = []
+        self._own_pool = writer is None
+        self._pool = writer or writer_thread()
         self._schema = pa.schema([
             pa.field(c, pa.dictionary(pa.int16(), pa.string()) if c in self.labels else pa.from_numpy_dtype(dt))
             for c, dt in columns.items()])
@@ -75,7 +82,7 @@ class TableSink:
                 arrays.append(pa.array(data))
             self._chunks[c] = []
         table = pa.Table.from_arrays(arrays, schema=self._schema)
-        self._futures.append(_WRITER.submit(self._write, table))
+        self._futures.append(self._pool.submit(self._write, table))
         self._pending = 0
 
     def _write(self, table: pa.Table) -> None:
@@ -85,10 +92,12 @@ class TableSink:
 
     def close(self) -> None:
         self.flush()
-        self._futures.append(_WRITER.submit(self._finish))
+        self._futures.append(self._pool.submit(self._finish))
         for f in self._futures:
             f.result()  # re-raises a writer error here, in the caller's thread
         self._futures = []
+        if self._own_pool:
+            self._pool.shutdown(wait=True)
 
     def _finish(self) -> None:
         if self._writer is None:
