@@ -261,7 +261,8 @@ class Behaviour:
         if self.economy is not None:
             paid = np.zeros(len(everyone), bool)
             paid[np.flatnonzero(active)[on_time | late]] = True
-            below = self.economy.month(day, everyone, st, paid, self.cashless_today(everyone))
+            below = self.economy.month(day, everyone, st, paid, self.cashless_today(everyone), self._due_order,
+                                       (int(self._due_ptr[due]), int(self._due_ptr[due + 1])))
             out.append((EVENT_INDEX["min_balance_breach"], below, np.zeros(len(below), np.int8)))
         return out
 

@@ -25,6 +25,7 @@ from scorelab.vocabulary import ACCOUNT_OPEN, EVENT_INDEX, N_EVENT_TYPES, UNEMPL
 
 # money flows per citizen: income and sales in; living, instalments, fees out; measures, deposits
 # and travel either way (a deposit goes out and comes back)
+MONTH_FLOWS = ("income", "fees", "living", "instalments")  # paid by Economy.month only, in this order
 FLOWS: tuple[str, ...] = ("income", "sales", "living", "instalments", "measures", "fees", "deposits", "travel",
                           "frozen")
 
@@ -120,7 +121,12 @@ class Economy:
             self.savings = cols["savings"].astype(np.float64).copy()
         self.savings_initial = self.savings.copy()
         self.instalment = np.where(cols["has_loan"], self.monthly * params.instalment_share, 0.0)
-        self.flows = np.zeros((len(FLOWS), n), np.float64)
+        self._flows = np.zeros((len(FLOWS), n), np.float64)
+        # The month's four flows, paid to the citizens due each day, kept in the behaviour's due
+        # order (a day's citizens are one contiguous slice): the same sums, without four scattered
+        # writes a day into rows of a million (issue 12). See `flows`.
+        self._month_flows = np.zeros((len(MONTH_FLOWS), n), np.float64)
+        self._month_order: np.ndarray | None = None
         self.lost = np.zeros(n, np.float64)           # income sanctions cost, rightly
         self.lost_wrongful = np.zeros(n, np.float64)  # ... and on false records
         # S1-M8 payment suspension: digital money frozen until the day it ends
@@ -139,27 +145,44 @@ class Economy:
         self.money_in = 0.0   # totals of measures' money effects, for the manifest
         self.money_out = 0.0
 
-    # ------------------------------------------------------------------ moving money
-    def pay(self, citizens: np.ndarray, amount: np.ndarray | float, flow: str, day: int, *,
-            distinct: bool = False, note: bool = True) -> None:
-        """Money into (+) or out of (-) citizens' accounts, counted under `flow`.
+    @property
+    def flows(self) -> np.ndarray:
+        """Money moved per flow (FLOWS) and citizen. The month's flows are paid by nothing else, so
+        adding their due-ordered sums to zeros gives each citizen's sum exactly as paid."""
+        if self._month_order is None:
+            return self._flows
+        out = self._flows.copy()
+        for j, flow in enumerate(MONTH_FLOWS):
+            out[FLOWS.index(flow), self._month_order] += self._month_flows[j]
+        return out
 
-        `distinct` (no citizen twice) lets a plain indexed add replace np.add.at, the same sums
-        faster; `note=False` leaves noting who went broke to the caller's last payment."""
+    # ------------------------------------------------------------------ moving money
+    def pay(self, citizens: np.ndarray, amount: np.ndarray | float, flow: str, day: int) -> None:
+        """Money into (+) or out of (-) citizens' accounts, counted under `flow`."""
         if not len(citizens):
             return
         amount = np.broadcast_to(np.asarray(amount, np.float64), citizens.shape)
-        if distinct:
-            self.savings[citizens] += amount
-            self.flows[FLOWS.index(flow), citizens] += amount
-        else:
-            np.add.at(self.savings, citizens, amount)
-            np.add.at(self.flows[FLOWS.index(flow)], citizens, amount)
+        np.add.at(self.savings, citizens, amount)
+        np.add.at(self._flows[FLOWS.index(flow)], citizens, amount)
         if flow == "measures":
             self.money_in += float(amount[amount > 0].sum())
             self.money_out += float(-amount[amount < 0].sum())
-        if note:
-            self._note_broke(citizens, day)
+        self._note_broke(citizens, day)
+
+    def _pay_in_turn(self, citizens: np.ndarray, payments, day: int, span: tuple[int, int] | None) -> None:
+        """The month's payments to distinct citizens, one after another: the same sums as a pay() per
+        payment, with their savings gathered and written back once. The first payment is the only one
+        that may add (income), so who went broke is seen after the last."""
+        savings = self.savings[citizens]
+        for j, (flow, amount) in enumerate(payments):
+            savings += amount
+            if span is not None:
+                self._month_flows[j, span[0]:span[1]] += amount
+            else:
+                row = self._flows[FLOWS.index(flow)]  # a view: 1-D fancy indexing is faster than [k, citizens]
+                row[citizens] += amount
+        self.savings[citizens] = savings
+        self._note_broke(citizens, day)
 
     def lose(self, citizens: np.ndarray, amount: np.ndarray | float, wrongful: np.ndarray | bool) -> None:
         """Income a sanction cost (already missing from the flows), rightly or on false records."""
@@ -181,14 +204,24 @@ class Economy:
     def hourly(self, citizens: np.ndarray) -> np.ndarray:
         return self.monthly[citizens] / self.p.working_hours_per_month
 
-    def month(self, day: int, due: np.ndarray, state, paid: np.ndarray, cashless: np.ndarray) -> np.ndarray:
+    def month(self, day: int, due: np.ndarray, state, paid: np.ndarray, cashless: np.ndarray,
+              order: np.ndarray | None = None, span: tuple[int, int] | None = None) -> np.ndarray:
         """Turn over the month of the citizens due today; return those under the minimum balance.
 
         `paid` marks which of them paid their instalment (on time or late) today; `cashless`
         is each due citizen's share of money that moves digitally today (it grows, S1-M3).
+        `order` and `span`, when given, say that `due` is order[span[0]:span[1]] (the behaviour's
+        due order, the same array every day).
         """
         if not len(due):
             return due
+        if order is not None:
+            if self._month_order is None:
+                self._month_order = order
+            if order is not self._month_order:
+                raise ValueError("the month's due order changed during the run")
+        else:
+            span = None
         p = self.p
         unemployed = state.sector[due] == UNEMPLOYED
         work = self.monthly[due] * np.where(self.seller[due], 1.0 - p.platform_income_share, 1.0)
@@ -205,12 +238,9 @@ class Economy:
             income[suspended] -= blocked
         banked = state.account[due] == ACCOUNT_OPEN
         fee = np.where(banked, 0.0, income * p.cash_wage_fee)
-        # `due` holds each citizen once; income comes first and the rest only take away, so who
-        # went broke today is seen after the last payment
-        self.pay(due, income, "income", day, distinct=True, note=False)
-        self.pay(due, -fee, "fees", day, distinct=True, note=False)
-        self.pay(due, -self.monthly[due] * p.consumption_share, "living", day, distinct=True, note=False)
-        self.pay(due, -np.where(paid, self.instalment[due], 0.0), "instalments", day, distinct=True)
+        self._pay_in_turn(due, (("income", income), ("fees", -fee),
+                                ("living", -self.monthly[due] * p.consumption_share),
+                                ("instalments", -np.where(paid, self.instalment[due], 0.0))), day, span)
         # loans run their course: about 1/loan_months of them end each month
         rng = stream(self.seed, "economy.loan_end", day)
         ends = state.has_loan[due] & (rng.random(len(due)) < 1.0 / p.loan_months)

@@ -262,8 +262,9 @@ def _write_citizens(folder: Path, soc: Society, res: RunResult) -> None:
     table["new_ties"] = res.network.new_degree()
     table["savings"] = eco.savings.astype(np.float32)
     table["savings_initial"] = eco.savings_initial.astype(np.float32)
+    flows = eco.flows
     for k, flow in enumerate(FLOWS):
-        table[f"money_{flow}"] = eco.flows[k]
+        table[f"money_{flow}"] = flows[k]
     table["income_lost"] = eco.lost.astype(np.float32)
     table["income_lost_wrongful"] = eco.lost_wrongful.astype(np.float32)
     table["income_final"] = (eco.monthly * 12 * np.where(st.sector == SECTORS.index("unemployed"),
