@@ -23,10 +23,23 @@ from scorelab.errors import ScorelabError
 CONCURRENT_ENV = "SCORELAB_CONCURRENT"
 
 
-def can_fork() -> bool:
-    """True where forking is safe and wanted: Linux-like fork, one thread, not turned off."""
+def can_fork(memory_needed: int = 0) -> bool:
+    """True where forking is safe and wanted: Linux-like fork, one thread, not turned off, and
+    `memory_needed` bytes (what the child will add) fit in the available memory with a margin."""
     return (hasattr(os, "fork") and sys.platform != "darwin" and threading.active_count() == 1
-            and os.environ.get(CONCURRENT_ENV, "1") != "0")
+            and os.environ.get(CONCURRENT_ENV, "1") != "0" and 1.5 * memory_needed <= available_memory())
+
+
+def available_memory() -> float:
+    """Bytes the system can still give without swapping (MemAvailable); unknown: no limit."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return float("inf")
 
 
 class Forked:

@@ -48,6 +48,10 @@ DEFAULT_RUNS = Path("runs")
 MAX_DAYS = 3650
 FULL_LEDGER_UP_TO = 2_000_000  # citizens; beyond this a cohort ledger is kept by default
 DEFAULT_COHORT = 0.1
+# what a baseline process adds beside its run, per citizen: an upper estimate (a whole 1M-citizen
+# run process peaks near 2.1 GB, society included; benchmarks/RESULTS.md); a baseline that would
+# not fit in the available memory (with a margin, engine/forked.py) is made after its run instead
+BASELINE_BYTES_PER_CITIZEN = 1_500
 
 
 
@@ -113,7 +117,7 @@ def run(regime: str | Path, citizens: int = 100_000, days: int = 365, seed: int 
             def make_base(progress=None) -> None:
                 _run_one(base_loaded, soc, days, seed, base, options, progress, baseline_of=pending.run.run_id)
 
-            if can_fork():  # issue 12: the baseline on the second core, while the run is made
+            if can_fork(BASELINE_BYTES_PER_CITIZEN * soc.n):  # issue 12: the baseline on the second core
                 making_base = Forked(make_base, "baseline")
             else:
                 make_base(progress)
