@@ -330,6 +330,29 @@ def test_stories_pick_or_skip_each_criterion(lists_run, false_match_run):
     assert all(v is None for v in fm.values())
 
 
+def test_stories_are_picked_once_and_kept_in_the_run_folder(lists_run, tmp_path):
+    """issue 12: the first call keeps the stories in stories.json; later calls read it (a marked cache
+    entry comes back), and one written by another scorelab version is picked again."""
+    import json
+    import shutil
+
+    import scorelab
+    from scorelab.ledger.stories import CACHE
+
+    folder = tmp_path / lists_run.name
+    shutil.copytree(lists_run, folder)
+    (folder / CACHE).unlink(missing_ok=True)
+    first = stories(folder)
+    cache = json.loads((folder / CACHE).read_text())
+    assert cache["scorelab_version"] == scorelab.__version__ and cache["stories"] == first
+    cache["stories"][0]["description"] = "read from the cache"
+    (folder / CACHE).write_text(json.dumps(cache))
+    assert stories(folder)[0]["description"] == "read from the cache"
+    cache["scorelab_version"] = "0.0.0-other"
+    (folder / CACHE).write_text(json.dumps(cache))
+    assert stories(folder) == first
+
+
 # ------------------------------------------------------------------------------------ CLI
 def test_cli_explain_and_stories(lists_run):
     runner = CliRunner()

@@ -8,10 +8,14 @@ and a note saying so, rather than silently dropped.
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
 
 import duckdb
+import numpy as np
 
+import scorelab
 from scorelab.ledger.explain import RegimeInfo, _rows, _sql_path, explain, regime_info
 from scorelab.store.runfolder import read_manifest
 
@@ -29,9 +33,57 @@ CRITERIA = {
 }
 
 
+CACHE = "stories.json"  # written into the run folder the first time its stories are asked for
+
+
 def stories(folder: Path) -> list[dict]:
-    """One entry per criterion: criterion, description, citizen, value, why, explanation (or a note)."""
+    """One entry per criterion: criterion, description, citizen, value, why, explanation (or a note).
+
+    Picking them reads the whole ledger (most of a report's time at 1M citizens), so the first call
+    keeps them in the run folder's stories.json and later calls read that (issue 12). A run folder
+    does not change once published; the cache names the scorelab version that wrote it."""
     folder = Path(folder)
+    cached = _read_cache(folder)
+    if cached is not None:
+        return cached
+    text = json.dumps({"scorelab_version": scorelab.__version__, "stories": _pick(folder)}, default=_plain)
+    _write_cache(folder, text)
+    return json.loads(text)["stories"]  # the same types whether computed now or read later
+
+
+def _read_cache(folder: Path) -> list[dict] | None:
+    try:
+        data = json.loads((folder / CACHE).read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("scorelab_version") != scorelab.__version__:
+        return None
+    return data.get("stories") if isinstance(data.get("stories"), list) else None
+
+
+def _write_cache(folder: Path, text: str) -> None:
+    """Atomically (a temporary file renamed), and not at all where the folder cannot be written."""
+    tmp = folder / f".{CACHE}.{os.getpid()}.tmp"
+    try:
+        tmp.write_text(text)
+        os.replace(tmp, folder / CACHE)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+
+
+def _plain(o):
+    if isinstance(o, np.bool_):
+        return bool(o)
+    if isinstance(o, np.integer):
+        return int(o)
+    if isinstance(o, np.floating):
+        return float(o)
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    raise TypeError(f"not JSON: {type(o).__name__}")
+
+
+def _pick(folder: Path) -> list[dict]:
     manifest = read_manifest(folder)
     info = regime_info(folder)
     days = int(manifest.get("days", 0))
