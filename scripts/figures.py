@@ -1,6 +1,6 @@
 """The figures quoted in README.md and docs/PRESETS.md, regenerated from replication sets.
 
-One command reruns everything (about an hour on two cores: 10 replications of six presets at
+One command reruns everything (about 20 minutes on two cores, 17 min on 2026-11-29: 10 replications of six presets at
 100,000 citizens x 365 days, each with its paired baseline):
 
     .venv/bin/python scripts/figures.py
