@@ -161,28 +161,33 @@ class AgeFactor(_Strict):
 
 
 class Behaviour(Sourced):
-    """The behaviour stage's constants (behaviour/draw.py, consequences, society/citizens.py)."""
+    """The behaviour stage's constants (behaviour/draw.py, consequences, society/citizens.py). Each
+    is a number or {value, unit, source, assumption, description}."""
 
-    max_trait_multiplier: float | Entry = Field(8.0, description="cap on exp(sum coef x covariate)")
-    college_apply: float | Entry = Field(0.55, description="share of 18-year-olds applying to college")
-    high_fee_school: float | Entry = Field(0.03, description="share of children applying to a high-fee school")
-    loan_late: float | Entry = Field(0.03, description="chance an instalment is late (before stress)")
-    loan_missed: float | Entry = Field(0.008, description="chance an instalment is missed (before stress)")
-    hire_probability: float | Entry = Field(0.08, description="chance a job application made leads to a job")
+    max_trait_multiplier: float = Field(8.0, ge=1, le=1000, description="cap on exp(sum coef x covariate)")
+    college_apply: float = Field(0.55, ge=0, le=1, description="share of 18-year-olds applying to college")
+    high_fee_school: float = Field(0.03, ge=0, le=1, description="share of children applying to a high-fee school")
+    loan_late: float = Field(0.03, ge=0, le=1, description="chance an instalment is late (before stress)")
+    loan_missed: float = Field(0.008, ge=0, le=1, description="chance an instalment is missed (before stress)")
+    hire_probability: float = Field(0.08, ge=0, le=1, description="chance a job application made leads to a job")
     job_targets: dict[Literal[WORKING_SECTORS], float] = Field(  # type: ignore[valid-type]
-        default_factory=dict, description="sectors job seekers apply to, shares summing to 1")
-    online_by_age: list[AgeFactor] = Field(default_factory=list, min_length=1)
+        min_length=1, description="sectors job seekers apply to, shares summing to 1")
+    online_by_age: list[AgeFactor] = Field(min_length=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _entries(cls, data):
+        """{value: 0.55, unit: ...} entries as their numbers (the unit and source stay in the file)."""
+        if isinstance(data, dict):
+            data = dict(data)
+            for k, v in data.items():
+                if isinstance(v, dict) and "value" in v and k in cls.model_fields:
+                    data[k] = Entry.model_validate(v).value
+        return data
 
     @model_validator(mode="after")
     def _check(self):
-        for name in ("max_trait_multiplier", "college_apply", "high_fee_school", "loan_late", "loan_missed",
-                     "hire_probability"):
-            v = num(getattr(self, name))
-            top = 1000.0 if name == "max_trait_multiplier" else 1.0
-            if not (0 <= v <= top) or (name == "max_trait_multiplier" and v < 1):
-                lo = 1 if name == "max_trait_multiplier" else 0
-                raise ValueError(f"{name}: got {v} (allowed: a number from {lo} to {top:g})")
-        if self.job_targets and abs(sum(self.job_targets.values()) - 1.0) > 1e-6:
+        if abs(sum(self.job_targets.values()) - 1.0) > 1e-6:
             raise ValueError(f"job_targets: shares sum to {sum(self.job_targets.values()):.6f} "
                              f"(allowed: shares that sum to 1)")
         bounds = [a.below for a in self.online_by_age]
@@ -191,7 +196,7 @@ class Behaviour(Sourced):
         return self
 
     def number(self, name: str) -> float:
-        return num(getattr(self, name))
+        return float(getattr(self, name))
 
 
 class DeterrenceDefaults(Sourced):
@@ -245,6 +250,7 @@ class LoadedWorld:
     text: str
     origin: str
     sha256: str
+    ref: str = DEFAULT  # what load_world was given: a preset name or a path
 
     @property
     def name(self) -> str:
@@ -282,16 +288,21 @@ def load_world(name_or_path: str | Path | LoadedWorld | None = None, overrides=N
     if isinstance(name_or_path, LoadedWorld):
         if not mine:
             return name_or_path
-        name_or_path = name_or_path.origin
+        name_or_path = name_or_path.ref
     name = str(name_or_path) if name_or_path is not None else DEFAULT
+    plain = _load(name)  # the file itself is valid: what fails below is the reform's
     if not mine:
-        return _load(name)
+        return plain
     text, origin, data, filled = _read_merged(name)
     data = reform.apply("world", data, origin)
-    world = _validate(data, f"{origin} with --set {', '.join('world.' + p for p in mine)}")
+    try:
+        world = _validate(data, f"{origin} with --set {', '.join('world.' + p for p in mine)}")
+    except ScorelabError as err:
+        key = f"world.{err.key}" if err.key else None
+        raise ScorelabError(err.detail, path=err.path, key=key, allowed=err.allowed) from None
     header = "".join(f"# --set world.{p}={v!r}\n" for p, v in mine.items())
     text = f"# {origin} with overrides:\n{header}" + _dump(data)
-    return LoadedWorld(world, data, text, origin, hashlib.sha256(text.encode()).hexdigest())
+    return LoadedWorld(world, data, text, origin, hashlib.sha256(text.encode()).hexdigest(), name)
 
 
 @functools.lru_cache(maxsize=32)
@@ -310,7 +321,7 @@ def _build(name: str) -> LoadedWorld:
     world = _validate(data, origin)
     if filled:  # the file lacked keys the default gave: the effective world is the merged one
         text = f"# {origin} with the keys it lacks from {DEFAULT}\n" + _dump(data)
-    return LoadedWorld(world, data, text, origin, hashlib.sha256(text.encode()).hexdigest())
+    return LoadedWorld(world, data, text, origin, hashlib.sha256(text.encode()).hexdigest(), name)
 
 
 def default_world() -> LoadedWorld:
@@ -406,7 +417,7 @@ def _choose(errors: list[dict]) -> dict:
         want = ("Entry", "EventRate") if isinstance(value, dict) and not is_dated(value) else (
             ("dict[int,float]",) if isinstance(value, dict) else ("float", "str"))
         first = next((e for e in errors if branch(e) in want), first)
-    return {**first, "loc": tuple(p for p in first["loc"] if p not in _BRANCHES)}
+    return {**first, "loc": tuple(p for p in first["loc"] if p not in _BRANCHES and p != "[key]")}
 
 
 class _Chosen:
