@@ -130,9 +130,11 @@ def test_another_world_is_another_run_never_a_reused_one(tmp_path):
     assert b != a and "world.events.theft_mischief.rate=0.002" in b.name
     assert json.loads((b / "manifest.json").read_text())["world"]["sha256"] != \
         json.loads((a / "manifest.json").read_text())["world"]["sha256"]
-    with pytest.raises(ScorelabError, match="another world"):
-        api.run("unified", overrides={"world.events.theft_mischief.rate": 0.002}, citizens=800, days=10, seed=1,
-                runs=tmp_path, baseline_run=a.name)
+    from scorelab.engine import runs
+
+    with pytest.raises(ScorelabError, match="another world"):  # experiments pair runs with a shared baseline
+        runs.run("unified", overrides={"world.events.theft_mischief.rate": 0.002}, citizens=800, days=10, seed=1,
+                 out=tmp_path, baseline=None, baseline_run=a.name)
 
 
 def test_a_world_parameter_changes_what_citizens_do(tmp_path):
@@ -193,8 +195,8 @@ def test_a_bad_world_file_gets_one_clear_message_and_exit_2(tmp_path, runner, te
 def test_unknown_world_names_the_presets(runner, tmp_path):
     result = runner.invoke(app, ["run", "unified", "-n", "300", "-d", "3", "--runs", str(tmp_path), "--world",
                                  "mars", "-q"])
-    assert result.exit_code == 2 and "census2020" in result.output
-    assert "census2020" in set(preset_names())
+    assert result.exit_code == 2 and "census2020, us2020" in result.output
+    assert {"census2020", "us2020"} <= set(preset_names())
 
 
 def test_every_world_value_is_sourced_or_an_assumption():
@@ -202,7 +204,7 @@ def test_every_world_value_is_sourced_or_an_assumption():
     for name in preset_names():
         w = load_world(name)
         for key, entry in w.data.items():
-            if key in ("name", "description", "references"):
+            if key in ("name", "description", "currency", "references"):
                 continue
             assert isinstance(entry, dict), f"{name}: {key} is a bare value without a source"
             sourced = entry.get("source") or entry.get("assumption")
@@ -218,3 +220,45 @@ def test_event_vocabulary_and_world_agree():
     rated = {e.name for e in EVENTS if e.schedule is None}
     assert {k for k in w.data["events"] if k in EVENT_INDEX} == rated
     assert Reform.of({"world.events.platform_sale.rate": 0.2}).world().spec.events.platform_sale.rate == 0.2
+
+
+def _payments(folder):
+    """Paid acts that were made, by citizens who held an account at the start, and adults without one."""
+    ev = pq.read_table(folder / "events.parquet").to_pandas()
+    c = pq.read_table(folder / "citizens.parquet").to_pandas()
+    banked = (c.account_initial == "open").to_numpy()
+    paid = ev[(ev.outcome == "made") & (ev.paid != "unpaid")]
+    paid = paid[banked[paid.citizen.to_numpy()]]
+    return (paid.paid == "digital").mean(), (c.account_initial[c.age >= 18] != "open").mean(), c
+
+
+def test_fragmented_runs_in_the_us_world_and_differs_in_the_expected_direction(tmp_path):
+    """The US: more cash (Fed diary: ~20% of payments vs China's ~14%), fewer unbanked adults (FDIC 4.5%
+    vs Findex ~11%), more urban (80% vs 64%), a wider income spread (Gini 0.49 vs 0.47), a poverty line in
+    dollars."""
+    kw = dict(citizens=4000, days=60, seed=4, runs=tmp_path, events="all")
+    cn = api.run("fragmented", **kw)
+    us = api.run("fragmented", world="us2020", **kw)
+    assert us.name.endswith("+world=us2020")
+    m = json.loads((us / "manifest.json").read_text())
+    assert m["world"]["name"] == "us2020" and m["society"]["marginals"] == "us2020"
+    assert "USD" in (us / "world.yaml").read_text()
+    digital_cn, unbanked_cn, c_cn = _payments(cn)
+    digital_us, unbanked_us, c_us = _payments(us)
+    assert digital_us < digital_cn - 0.03  # the banked pay cash more often
+    assert 0.02 < unbanked_us < 0.07 < unbanked_cn  # the FDIC's 4.5%, within sampling error
+    assert c_us.urban.mean() > c_cn.urban.mean() + 0.1
+    s_cn = json.loads((cn / "summary.json").read_text())
+    s_us = json.loads((us / "summary.json").read_text())
+    assert s_us["gini"]["income"] > s_cn["gini"]["income"]
+    assert s_us["poverty_trap"]["line_yuan"] == 100.0 and s_cn["poverty_trap"]["line_yuan"] == 500.0
+    base = json.loads((us / "manifest.json").read_text())["baseline"]
+    assert json.loads((tmp_path / base / "manifest.json").read_text())["world"]["name"] == "us2020"
+
+
+def test_every_reference_a_world_cites_has_a_citation():
+    from scorelab.report import sources as S
+
+    for name in preset_names():
+        missing = set(load_world(name).spec.references) - set(S.sources())
+        assert not missing, f"add to src/scorelab/report/data/sources.yaml: {sorted(missing)} ({name})"

@@ -213,6 +213,7 @@ class DeterrenceDefaults(Sourced):
 class WorldFile(_Strict):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=64)
     description: str = ""
+    currency: str = Field("CNY", max_length=8, description="the unit of every amount of money (incomes, prices)")
     references: dict[str, str] = Field(default_factory=dict)
     age_bands: AgeBands
     male_per_100_female: Quantity
