@@ -111,7 +111,7 @@ def run(regime: str | Path, citizens: int = 100_000, days: int = 365, seed: int 
     cohort = ledger_cohort if ledger_cohort is not None else (1.0 if soc.n <= FULL_LEDGER_UP_TO else DEFAULT_COHORT)
     if not 0 < cohort <= 1:
         raise ScorelabError(f"got {cohort!r}", key="ledger_cohort", allowed="a share in (0, 1]")
-    options = RunOptions(ledger_cohort=cohort, events=events)
+    options = RunOptions(ledger_cohort=cohort, events=events, world=world_loaded)
     shared = _existing_baseline(out, baseline_run, soc, days, seed, world_loaded) if baseline_run else None
     request = run_request(loaded.sha256, base_loaded.sha256 if base_loaded else shared, soc.spec.model_dump(), seed,
                           days, cohort, events, FORMAT_VERSION, scorelab.__version__)
@@ -131,9 +131,8 @@ def run(regime: str | Path, citizens: int = 100_000, days: int = 365, seed: int 
     try:
         base = pending.baseline
         if base is not None:
-            _run_one(base_loaded, soc, days, seed, base, options, progress, baseline_of=pending.run.run_id,
-                     world=world_loaded)
-        _run_one(loaded, soc, days, seed, pending.run, options, progress, world=world_loaded,
+            _run_one(base_loaded, soc, days, seed, base, options, progress, baseline_of=pending.run.run_id)
+        _run_one(loaded, soc, days, seed, pending.run, options, progress,
                  baseline=base.run_id if base else shared,
                  baseline_folder=base.partial if base else (out / shared if shared else None), request=request,
                  extra=extra)
@@ -185,10 +184,10 @@ def _existing_baseline(out: Path, run_id: str, soc: Society, days: int, seed: in
 
 def _run_one(loaded: LoadedRegime, soc: Society, days: int, seed: int, slot: Slot,
              options: RunOptions, progress, baseline: str | None = None, baseline_of: str | None = None,
-             baseline_folder: Path | None = None, request: dict | None = None, extra: dict | None = None,
-             world: LoadedWorld | None = None) -> Path:
-    world = world if world is not None else load_world(DEFAULT_WORLD)
-    cr = compile_regime(loaded.regime, loaded.origin, world)
+             baseline_folder: Path | None = None, request: dict | None = None, extra: dict | None = None) -> Path:
+    cr = compile_regime(loaded.regime, loaded.origin)
+    world = options.world if options.world is not None else load_world(DEFAULT_WORLD)
+    cr = compile_regime(loaded.regime, loaded.origin, world)  # with the world's deterrence defaults
     label = loaded.regime.name
     run_id = slot.run_id
     with slot.writing() as tmp:

@@ -52,6 +52,7 @@ POLICE_STOP = EVENT_INDEX["police_stop"]
 class RunOptions:
     ledger_cohort: float = 1.0   # share of citizens whose ledger rows are kept
     events: str = "notable"      # all | notable | none: which true events are written
+    world: object = None         # the run's world (scorelab.world.LoadedWorld); None: the society's
 
 
 @dataclass
@@ -103,6 +104,7 @@ def simulate(society: Society, cr: CompiledRegime, days: int, seed: int, folder:
         sample = stream(seed, "ledger.cohort").random(n) < options.ledger_cohort
     recorder = Recorder(folder, [s.name for s in cr.scorers], cr.labels,
                         [f"{s.name}:{lst.name}" for s in cr.scorers for lst in s.lists], options.events, sample)
+    world_file = world_file if world_file is not None else options.world
     behaviour = behaviour or Behaviour(society, seed, perception_of(cr), world_file)
     world_file = world_file if world_file is not None else behaviour.world
     state = behaviour.new_state()
