@@ -262,3 +262,10 @@ def test_every_reference_a_world_cites_has_a_citation():
     for name in preset_names():
         missing = set(load_world(name).spec.references) - set(S.sources())
         assert not missing, f"add to src/scorelab/report/data/sources.yaml: {sorted(missing)} ({name})"
+
+
+def test_a_saved_us_society_remembers_its_world(tmp_path, runner):
+    result = runner.invoke(app, ["society", "-n", "2000", "--world", "us2020", "--out", str(tmp_path / "soc")])
+    assert result.exit_code == 0, result.output
+    folder = api.run("none", society=tmp_path / "soc", days=5, runs=tmp_path / "runs", baseline=None)
+    assert json.loads((folder / "manifest.json").read_text())["world"]["name"] == "us2020"

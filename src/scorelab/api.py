@@ -30,7 +30,8 @@ __all__ = ["analyse_experiment", "build_society", "catalogue", "describe_run", "
 
 
 def build_society(citizens: int, seed: int = 0, **spec) -> Society:
-    """Draw a society: `citizens` rows from the census marginals (see SocietySpec)."""
+    """Draw a society: `citizens` rows from the census marginals (see SocietySpec), or from a world's
+    (`world="us2020"` or a world file; docs/WORLD.md)."""
     from scorelab.engine import runs
 
     return runs.build_society(citizens, seed, **spec)

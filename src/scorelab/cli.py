@@ -358,12 +358,14 @@ def validate(file: Path = typer.Argument(..., help="a regime YAML file")) -> Non
 @friendly
 def society(citizens: int = typer.Option(100_000, "--citizens", "-n", help="number of synthetic citizens"),
             seed: int = typer.Option(0, "--seed", "-s", help=SEED_HELP),
-            out: Path = typer.Option(..., "--out", "-o", help="folder to write the society to")) -> None:
+            out: Path = typer.Option(..., "--out", "-o", help="folder to write the society to"),
+            world: str | None = typer.Option(None, "--world", help="draw from this world's marginals: census2020 "
+                                                                   "(default), us2020 or a world file")) -> None:
     """Draw a society and save it for reuse with `scorelab run --society`."""
     from scorelab import api
     from scorelab.society.model import save_society
 
-    soc = api.build_society(citizens, seed)
+    soc = api.build_society(citizens, seed, world=world)
     save_society(soc, out)
     out_console.print(f"society of {soc.n:,} citizens written to {out}")
 
