@@ -91,9 +91,13 @@ def sources_md() -> str:
     for name, d in presets.items():
         for key in (d.get("references") or {}):
             cited.setdefault(key, []).append(name)
+    for world in sorted((SRC / "society" / "data").glob("*.yaml")):  # the worlds (docs/WORLD.md)
+        for key in (yaml.safe_load(world.read_text(encoding="utf-8")).get("references") or {}):
+            cited.setdefault(key, []).append(f"world {world.stem}")
     out = [HEADER.format(data="sources.yaml"), "", "# Sources", "",
-           "Every reference a preset regime cites by key (`source: <key>` on a block of parameters, defined under "
-           "`references:`), with its full citation, a URL where one is known, and its reliability grade. The "
+           "Every reference a preset regime or a world (docs/WORLD.md) cites by key (`source: <key>` on a block "
+           "of parameters, defined under `references:`), with its full citation, a URL where one is known, "
+           "and its reliability grade. The "
            "figures and grades come from the project's design notes on published facts. Grades: **A** official, "
            "or several reputable outlets agreeing; **B** a reputable secondary source; **C** weak or unverified, "
            "used only as a placeholder and said so. The two source documents are what the lab models, not "

@@ -181,8 +181,10 @@ def test_ray_with_a_worker_killed_mid_run_completes_with_the_same_bits(local_exa
      "scorers.state.channels.cameras.miss", "a number from 0 to 1"),
     ({"sampler": {"method": "sobol", "n": 3}}, "sampler", None),
     ({"sampler": {"method": "latin", "n": 3}}, "sampler.method", "lhs"),
-    ({"parameters": {"world.events.theft_mischief.rate": {"low": 0, "high": 1}}}, "world.events.theft_mischief.rate",
-     None),
+    ({"parameters": {"world.events.theft_mischief.rate": {"low": 0, "high": 20}}}, "world.events.theft_mischief.rate",
+     "a number from 0 to 10"),
+    ({"parameters": {"world.events.theft_mischef.rate": {"low": 0, "high": 1}}}, "world.events.theft_mischef",
+     "theft_mischief"),
 ])
 def test_bad_experiment_files_get_one_clear_message(tmp_path, runner, change, key, allowed):
     result = runner.invoke(app, ["experiment", str(write(tmp_path, {**EXAMPLE, **change})), "--out",

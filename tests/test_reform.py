@@ -57,20 +57,32 @@ def test_a_missing_block_the_schema_allows_is_created():
     ("scorers.state.score.initial.x", 1, "scorers.state.score.initial.x", "set scorers.state.score.initial"),
     ("society.mean_degree", -1, "society.mean_degree", "a number from 0 to 200"),
     ("society.citizens", 10, "society.citizens", "mean_degree"),
-    ("world.events.theft_mischief.rate", 0.1, "world.events.theft_mischief.rate", "society."),
+    ("world.events.theft_mischef.rate", 0.1, "world.events.theft_mischef", "theft_mischief"),
+    ("world.events.theft_mischief.rate", -1, "world.events.theft_mischief.rate", "a number from 0 to 10"),
+    ("world.events.theft_mischief.traits.greed", 1, "world.events.theft_mischief.traits.greed", "impulsivity"),
+    ("world.behaviour.college_apply", 2, "world.behaviour.college_apply", "a number from 0 to 1"),
+    ("world.economy.min_balanc", 1, "world.economy.min_balanc", "min_balance"),
+    ("world.nowhere", 1, "world.nowhere", "events"),
 ])
 def test_a_bad_path_or_value_names_the_path_and_what_is_allowed(path, value, key, allowed):
     with pytest.raises(ScorelabError) as exc:
         r = Reform.of({path: value})
         r.load_regime("unified")
         r.society()
+        r.world()
     assert exc.value.key == key
     assert allowed in (exc.value.allowed or "")
 
 
-def test_the_world_root_is_reserved_with_a_clear_message():
-    with pytest.raises(ScorelabError, match="arrive with the world file"):
-        Reform.of({"world.events.theft_mischief.rate": 0.1})
+def test_world_paths_change_the_world_and_nothing_else():
+    r = Reform.of({"world.events.theft_mischief.rate": 0.001, "world.economy.min_balance": 400,
+                   "world.behaviour.college_apply": 0.6})
+    w, base = r.world(), Reform().world()
+    assert w.spec.events.theft_mischief.rate == 0.001 and base.spec.events.theft_mischief.rate == 0.00008
+    assert w.spec.events.theft_mischief.traits == base.spec.events.theft_mischief.traits  # the rest is kept
+    assert w.spec.economy.min_balance == 400 and w.spec.behaviour.college_apply == 0.6
+    assert w.sha256 != base.sha256 and "--set world.economy.min_balance=400" in w.text
+    assert r.load_regime("unified").sha256 == Reform().load_regime("unified").sha256
 
 
 @given(channel=st.sampled_from(sorted(set(CHANNELS) & {"payments", "bank", "courts", "police", "cameras"})),

@@ -1,6 +1,6 @@
 """Run the Sobol experiment of docs/EXPERIMENTS.md and print its indices and PRIM box as Markdown.
 
-    python examples/experiments/sensitivity.py                          # full size: 20,000 x 365, 96 runs
+    python examples/experiments/sensitivity.py                          # full size: 8,000 x 365, 96 runs
     python examples/experiments/sensitivity.py --citizens 1000 --days 15 --n 1   # a quick look (6 runs)
     python examples/experiments/sensitivity.py --docs docs/EXPERIMENTS.md        # regenerate the doc's section
 

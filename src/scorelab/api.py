@@ -30,7 +30,8 @@ __all__ = ["analyse_experiment", "build_society", "catalogue", "describe_run", "
 
 
 def build_society(citizens: int, seed: int = 0, **spec) -> Society:
-    """Draw a society: `citizens` rows from the census marginals (see SocietySpec)."""
+    """Draw a society: `citizens` rows from the census marginals (see SocietySpec), or from a world's
+    (`world="us2020"` or a world file; docs/WORLD.md)."""
     from scorelab.engine import runs
 
     return runs.build_society(citizens, seed, **spec)
@@ -41,7 +42,8 @@ def run(regime: str | Path, citizens: int = 100_000, days: int = 365, seed: int 
         ledger_cohort: float | None = None, events: str = "notable",
         progress: Callable[[str, int, int], None] | None = None, *, force: bool = False,
         notify: Callable[[str], None] | None = None, out: str | Path | None = None,
-        replications: int | None = None, overrides: Mapping[str, object] | None = None) -> Path:
+        replications: int | None = None, overrides: Mapping[str, object] | None = None,
+        world: str | Path | None = None) -> Path:
     """Run a regime (and its paired baseline) into the runs folder and return the run's folder.
 
     The baseline, when given, runs on the same society with the same seed (common random
@@ -54,6 +56,10 @@ def run(regime: str | Path, citizens: int = 100_000, days: int = 365, seed: int 
     "society.mean_degree": 12}` (paths in scorelab.reform and docs/EXPERIMENTS.md); the run id and
     manifest record it, and the run folder's regime.yaml is the effective regime.
 
+    `world` is the world the run happens in (a preset, `census2020` or `us2020`, or a world file;
+    docs/WORLD.md): a new society is drawn from its marginals, and its event rates, behaviour,
+    deterrence defaults and economy apply. The run folder keeps it as world.yaml.
+
     With `replications=N`, runs seeds seed..seed+N-1 (each with its paired baseline) on one shared
     society (drawn with `seed`, or the one given) and returns the replication set's folder
     (store/sets.py; `summary(set)` gives every measure with its 95% interval).
@@ -63,14 +69,14 @@ def run(regime: str | Path, citizens: int = 100_000, days: int = 365, seed: int 
     folder = _runs(runs, out)
     if replications is not None:
         return _replications(regime, citizens, days, seed, baseline, folder, society, ledger_cohort, events,
-                             progress, replications, force, notify, overrides)
+                             progress, replications, force, notify, overrides, world)
     return engine.run(regime, citizens=citizens, days=days, seed=seed, baseline=baseline, out=folder,
                       society=society, ledger_cohort=ledger_cohort, events=events, progress=progress, force=force,
-                      notify=notify, overrides=overrides)
+                      notify=notify, overrides=overrides, world=world)
 
 
 def _replications(regime, citizens, days, seed, baseline, out: Path, society, ledger_cohort, events, progress,
-                  replications: int, force: bool, notify, overrides=None) -> Path:
+                  replications: int, force: bool, notify, overrides=None, world=None) -> Path:
     """N runs sharing one society draw: the runs differ in their seeds only (docs/METRICS.md, sets)."""
     from scorelab.engine import runs as engine
     from scorelab.errors import check_positive_int
@@ -84,11 +90,11 @@ def _replications(regime, citizens, days, seed, baseline, out: Path, society, le
     elif society is not None:
         soc = load_society(society)
     else:
-        soc = engine.build_society(citizens, 0 if seed is None else seed)
+        soc = engine.build_society(citizens, 0 if seed is None else seed, world=world)
     first = soc.spec.seed if seed is None else seed
     ids = [engine.run(regime, citizens=soc.n, days=days, seed=first + i, baseline=baseline, out=out, society=soc,
                       ledger_cohort=ledger_cohort, events=events, progress=progress, force=force,
-                      notify=notify, overrides=overrides).name for i in range(replications)]
+                      notify=notify, overrides=overrides, world=world).name for i in range(replications)]
     return write_set(out, ids, society_shared=True)
 
 

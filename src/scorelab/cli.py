@@ -92,8 +92,10 @@ def run(
     replications: int | None = typer.Option(None, "--replications", "-r",
                                             help="run seeds s..s+N-1 on one society and write a replication set"),
     set_: list[str] | None = typer.Option(None, "--set", metavar="PATH=VALUE",
-                                          help="change one parameter of the regime or society (repeatable), "
+                                          help="change one parameter of the regime, society or world (repeatable), "
                                                "e.g. scorers.state.channels.cameras.misattribution=0.01"),
+    world: str | None = typer.Option(None, "--world", help="the world: census2020 (default), us2020 or a world "
+                                                           "YAML file (docs/WORLD.md)"),
 ) -> None:
     """Run a regime on a synthetic society and write a run folder (an identical run is reused), or a
     replication set."""
@@ -113,7 +115,7 @@ def run(
         folder = api.run(regime, citizens=citizens, days=days, seed=seed,
                          baseline=None if no_baseline else baseline, runs=runs_dir, society=society,
                          ledger_cohort=ledger_cohort, events=events, progress=tick, force=force, notify=notify,
-                         replications=replications, overrides=overrides)
+                         replications=replications, overrides=overrides, world=world)
     if quiet:
         typer.echo(str(folder))
         return
@@ -356,12 +358,14 @@ def validate(file: Path = typer.Argument(..., help="a regime YAML file")) -> Non
 @friendly
 def society(citizens: int = typer.Option(100_000, "--citizens", "-n", help="number of synthetic citizens"),
             seed: int = typer.Option(0, "--seed", "-s", help=SEED_HELP),
-            out: Path = typer.Option(..., "--out", "-o", help="folder to write the society to")) -> None:
+            out: Path = typer.Option(..., "--out", "-o", help="folder to write the society to"),
+            world: str | None = typer.Option(None, "--world", help="draw from this world's marginals: census2020 "
+                                                                   "(default), us2020 or a world file")) -> None:
     """Draw a society and save it for reuse with `scorelab run --society`."""
     from scorelab import api
     from scorelab.society.model import save_society
 
-    soc = api.build_society(citizens, seed)
+    soc = api.build_society(citizens, seed, world=world)
     save_society(soc, out)
     out_console.print(f"society of {soc.n:,} citizens written to {out}")
 

@@ -4,7 +4,8 @@ A reform is a mapping `{path: value}` (PolicyEngine's reforms, EMA Workbench's l
 first part of a path names the document it changes (its root):
 
 - `society.<field>`: the society spec (SocietySpec: mean_degree, cashless_share, ...);
-- `world.<...>`: the world file (issue 11 part 1; reserved until it lands);
+- `world.<...>`: the world file (scorelab.world: `world.events.theft_mischief.rate`,
+  `world.economy.min_balance`, `world.behaviour.college_apply`);
 - anything else: the regime (`scorers.state.channels.cameras.misattribution`,
   `deterrence.certainty_exponent`, ...).
 
@@ -52,13 +53,12 @@ class Root:
 def _roots() -> dict[str, Root]:
     from scorelab.regime.schema import Regime
     from scorelab.society.model import SocietySpec
+    from scorelab.world import WorldFile
 
     return {
         "regime": Root("regime", Regime),
         "society": Root("society", SocietySpec, fixed=("citizens", "seed")),
-        # The world file (issue 11 part 1) plugs in here as one more root, with its schema.
-        "world": Root("world", None, available=False,
-                      note="world parameters arrive with the world file (issue 11, part 1); not available yet"),
+        "world": Root("world", WorldFile),  # the world file (scorelab.world, docs/WORLD.md)
     }
 
 
@@ -171,6 +171,13 @@ class Reform:
         text = (f"# {loaded.origin} (sha256 {loaded.sha256[:12]}) with overrides:\n{header}"
                 + yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=120))
         return LoadedRegime(regime, text, loaded.origin, hashlib.sha256(text.encode()).hexdigest())
+
+    def world(self, base=None):
+        """The world (scorelab.world; `base` a preset or file, default census2020) with the reform's
+        `world.` paths, validated."""
+        from scorelab.world import load_world
+
+        return load_world(base, self)
 
     def society(self) -> dict[str, Any]:
         """Society spec fields set by the reform, checked against SocietySpec."""

@@ -59,6 +59,11 @@ SECTOR_INDEX = {s: i for i, s in enumerate(SECTORS)}
 WORKING_SECTORS: tuple[str, ...] = ("agriculture", "manufacturing", "services", "finance", "public",
                                     "security_linked", "arms")
 WHITE_COLLAR: tuple[str, ...] = ("finance", "public", "security_linked")
+# Citizen attributes an event's rate may depend on (a world file's `events.<type>.traits`): the
+# four traits (standard normal), `young` (under 35), `urban`, `unemployed` (0/1) and `income_z`
+# (standardised log income); society/model.py Society.covariate computes them.
+RATE_COVARIATES: tuple[str, ...] = ("conscientiousness", "impulsivity", "civic_mindedness", "outspokenness",
+                                    "young", "urban", "unemployed", "income_z")
 UNEMPLOYED = SECTOR_INDEX["unemployed"]
 
 # ---------------------------------------------------------------------------- lists, measures

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from scorelab.behaviour.alias import build_alias, draw_alias
-from scorelab.behaviour.catalogue import rate_of
 from scorelab.streams import stream
 from scorelab.tables import CitizenState, EventBatch
 from scorelab.vocabulary import (
@@ -31,21 +30,19 @@ from scorelab.vocabulary import (
     UNPAID,
     WORKING_SECTORS,
 )
+from scorelab.world import world_of
 
-RATES = [rate_of(e.name) for e in EVENTS]
 BehaviourState = CitizenState  # the name earlier code used
 
-MAX_TRAIT_MULTIPLIER = 8.0
+# Rates, the trait cap, yearly application shares, instalment risk and job seekers' target sectors
+# are the world's (scorelab.world, `events:` and `behaviour:`), read when a Behaviour is made.
 # Bounds of the dynamic factor are constants, not regime parameters, so that a run and its
 # baseline draw the same candidates (common random numbers) and differ only in acceptance.
 MAX_REWARD_RESPONSE = 1.0   # rewarded acts rise at most 2x (Deterrence.reward_response <= 1)
 MAX_RATE_MODIFIER = 2.0     # S2-N3: advice lowers, coupons raise a purchase rate, within [0, 2]
 COLLEGE_DAY = 157  # early June, the national college entrance exam
 SCHOOL_DAY = 244   # 1 September
-COLLEGE_APPLY = 0.55  # gross tertiary enrolment around 54% (assumption)
-HIGH_FEE_SCHOOL = 0.03  # share of children applying to a high-fee school each year (assumption)
 WORK_SECTORS = np.array([SECTOR_INDEX[s] for s in WORKING_SECTORS], np.int8)
-WORK_WEIGHTS = np.array([0.2, 0.22, 0.3, 0.06, 0.12, 0.098, 0.002])  # job seekers' target sectors (assumption)
 
 
 @dataclass
@@ -85,7 +82,14 @@ STATIC_ELIGIBILITY = (None, "white_collar", "dog_owner")  # fixed for the run: f
 class Behaviour:
     """Draws each day's true events for one society."""
 
-    def __init__(self, society, seed: int, perception: Perception) -> None:
+    def __init__(self, society, seed: int, perception: Perception, world=None) -> None:
+        self.world = world if world is not None else world_of(society.spec.marginals)  # scorelab.world
+        b = self.world.spec.behaviour
+        self.rates = self.world.rates()
+        self.max_trait = b.number("max_trait_multiplier")
+        self.college_apply, self.high_fee_school = b.number("college_apply"), b.number("high_fee_school")
+        self.loan_late, self.loan_missed = b.number("loan_late"), b.number("loan_missed")
+        self.work_weights = np.array([b.job_targets.get(s, 0.0) for s in WORKING_SECTORS])
         self.society = society
         self.seed = seed
         self.perception = perception
@@ -96,7 +100,7 @@ class Behaviour:
         self.white_collar = society.white_collar()
         self.dog_owner = society.cols["dog_owner"]
         self._cov: dict[str, np.ndarray] = {}
-        for r in RATES:
+        for r in self.rates:
             for t in r.traits:
                 if t != "unemployed" and t not in self._cov:
                     self._cov[t] = society.covariate(t)
@@ -105,10 +109,10 @@ class Behaviour:
         self._pool: dict[int, np.ndarray] = {}
         everyone = np.arange(self.n)
         for k, e in enumerate(EVENTS):
-            if e.schedule is None and e.eligible in STATIC_ELIGIBILITY and RATES[k].per_day > 0:
+            if e.schedule is None and e.eligible in STATIC_ELIGIBILITY and self.rates[k].per_day > 0:
                 w = self._static_weight(k, everyone)
                 total = float(w.sum())
-                if RATES[k].traits and total > 0:
+                if self.rates[k].traits and total > 0:
                     prob, alias = build_alias(w)
                     self._alias[k] = (prob, alias, total)
                 else:
@@ -130,7 +134,7 @@ class Behaviour:
         consequences injected (police stops after yesterday's alerts)."""
         parts: list[tuple[int, np.ndarray, np.ndarray]] = []
         for k, e in enumerate(EVENTS):
-            if e.schedule is None and RATES[k].per_day > 0:
+            if e.schedule is None and self.rates[k].per_day > 0:
                 cit, paid = self._poisson_type(k, e, day, st)
                 parts.append((k, cit, paid))
         parts += self._month(day, st)
@@ -145,20 +149,20 @@ class Behaviour:
         jobs = np.flatnonzero(etype == EVENT_INDEX["job_application"])
         if len(jobs):
             rng = stream(self.seed, "behaviour.job_target", day)
-            events.target[jobs] = WORK_SECTORS[rng.choice(len(WORK_SECTORS), len(jobs), p=WORK_WEIGHTS)]
+            events.target[jobs] = WORK_SECTORS[rng.choice(len(WORK_SECTORS), len(jobs), p=self.work_weights)]
         self._update_state(events, st)
         return events
 
     def _static_weight(self, k: int, cand: np.ndarray) -> np.ndarray:
         """Propensity from fixed attributes: exp(sum coef * covariate), capped; 0 if ineligible."""
-        e, traits = EVENTS[k], RATES[k].traits
+        e, traits = EVENTS[k], self.rates[k].traits
         w = np.ones(len(cand), np.float64)
         z = np.zeros(len(cand), np.float32)
         for t, coef in traits.items():
             if t != "unemployed":
                 z += coef * self._cov[t][cand]
         if traits:
-            w = np.minimum(np.exp(z, dtype=np.float64), MAX_TRAIT_MULTIPLIER)
+            w = np.minimum(np.exp(z, dtype=np.float64), self.max_trait)
         a = self.age[cand]
         ok = (a >= e.min_age) & (a <= e.max_age)
         if e.eligible == "dog_owner":
@@ -169,7 +173,7 @@ class Behaviour:
 
     def _poisson_type(self, k: int, e, day: int, st: CitizenState) -> tuple[np.ndarray, np.ndarray]:
         rng = stream(self.seed, "behaviour", k, day)
-        rate = RATES[k]
+        rate = self.rates[k]
         boost = 1.0 + MAX_REWARD_RESPONSE if e.polarity > 0 else 1.0
         if e.category == "consumption":
             boost *= MAX_RATE_MODIFIER
@@ -187,10 +191,10 @@ class Behaviour:
             weight_ok = None
         else:
             pool = np.flatnonzero(eligible_now(e.eligible, st, self.white_collar, self.dog_owner))
-            lam = rate.per_day * (MAX_TRAIT_MULTIPLIER if rate.traits else 1.0) * dyn_max
+            lam = rate.per_day * (self.max_trait if rate.traits else 1.0) * dyn_max
             count = rng.poisson(lam * len(pool)) if len(pool) else 0
             cand = pool[rng.integers(0, max(len(pool), 1), count)]
-            weight_ok = self._static_weight(k, cand) / (MAX_TRAIT_MULTIPLIER if rate.traits else 1.0)
+            weight_ok = self._static_weight(k, cand) / (self.max_trait if rate.traits else 1.0)
         u = rng.random(count)
         u_paid = rng.random(count) if e.paid else None
         factor = self._deterrence(k, e, cand, st)
@@ -244,8 +248,8 @@ class Behaviour:
         if self.economy is not None:
             stress = stress * np.where(self.economy.shortfall(group), 4.0, 1.0)
         k_late, k_miss = EVENT_INDEX["loan_late"], EVENT_INDEX["loan_missed"]
-        p_late = 0.03 * stress * self._deterrence(k_late, EVENTS[k_late], group, st)
-        p_miss = 0.008 * stress * self._deterrence(k_miss, EVENTS[k_miss], group, st)
+        p_late = self.loan_late * stress * self._deterrence(k_late, EVENTS[k_late], group, st)
+        p_miss = self.loan_missed * stress * self._deterrence(k_miss, EVENTS[k_miss], group, st)
         missed = u < p_miss
         late = ~missed & (u < p_miss + p_late)
         on_time = ~missed & ~late
@@ -275,11 +279,11 @@ class Behaviour:
         out = []
         if day % 365 == COLLEGE_DAY:
             rng = stream(self.seed, "behaviour.college", day)
-            who = self._age18[rng.random(len(self._age18)) < COLLEGE_APPLY]
+            who = self._age18[rng.random(len(self._age18)) < self.college_apply]
             out.append((EVENT_INDEX["college_application"], who, np.zeros(len(who), np.int8)))
         if day % 365 == SCHOOL_DAY:
             rng = stream(self.seed, "behaviour.school", day)
-            who = self._age6_17[rng.random(len(self._age6_17)) < HIGH_FEE_SCHOOL]
+            who = self._age6_17[rng.random(len(self._age6_17)) < self.high_fee_school]
             out.append((EVENT_INDEX["school_enrolment"], who, np.zeros(len(who), np.int8)))
         return out
 

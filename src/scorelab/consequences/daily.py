@@ -48,9 +48,7 @@ class Consequences:
         self.learn_p, self.learn_step, self.learn_max = learning
         self.recorder = recorder
         self.learned = 0
-        from scorelab.behaviour.catalogue import rate_of
-
-        self.sales_per_day = rate_of("platform_sale").per_day or RATE_OF_SALES
+        self.sales_per_day = world.params.sales_per_day or RATE_OF_SALES  # the world's events.platform_sale
 
     # ------------------------------------------------------------------ 1. circumstances
     def before_gates(self) -> None:

@@ -54,10 +54,13 @@ class EconomyParams:
     college_premium: float
     school_premium: float
     platform_income_share: float
+    hire_probability: float = 0.08  # the world's behaviour.hire_probability
+    sales_per_day: float = 0.1      # the world's events.platform_sale.rate
 
     @staticmethod
-    def of(marginals: str, day: int = 0) -> EconomyParams:
-        """From the society's marginals file, as they stand on `day` (scenario societies use the default's)."""
+    def of(marginals, day: int = 0) -> EconomyParams:
+        """From the society's marginals file (a name, a path, or a loaded world: scorelab.world), as
+        they stand on `day` (scenario societies use the default's)."""
         m = _marginals(marginals)
         e, k = m["economy"], m["consequences"]
 
@@ -71,7 +74,9 @@ class EconomyParams:
                              v(k["substitute_share"]), v(k["working_hours_per_month"]), v(k["cash_wage_fee"]),
                              v(k["cash_acceptance"]), int(v(k["deposit_days"])), v(k["police_stop_hours"]),
                              v(k["shortage"]), v(k["refusal_learning"]), v(k["college_admission"]),
-                             v(m["income"]["college_premium"]), v(k["school_premium"]), v(k["platform_income_share"]))
+                             v(m["income"]["college_premium"]), v(k["school_premium"]), v(k["platform_income_share"]),
+                             hire_probability=v(m["behaviour"]["hire_probability"]),
+                             sales_per_day=float(m["events"]["platform_sale"]["rate"]))
 
     def price_vector(self) -> np.ndarray:
         """Base price per event type (0 where none), for measures' money effects."""
@@ -81,25 +86,27 @@ class EconomyParams:
         return out
 
 
-def _marginals(marginals: str) -> dict:
+def _marginals(marginals) -> dict:
+    if hasattr(marginals, "data"):  # a loaded world (scorelab.world)
+        return marginals.data
     try:
         return load_marginals(marginals)
     except Exception:  # a hand-made society names no marginals file
         return load_marginals(DEFAULT)
 
 
-def economy_breakpoints(marginals: str) -> set[int]:
+def economy_breakpoints(marginals) -> set[int]:
     """Days on which the society's dated values (economy, cashless share) change."""
     return set(dated_days(_marginals(marginals)))
 
 
-def cashless_scale(spec, day: int) -> float:
+def cashless_scale(spec, day: int, world=None) -> float:
     """Today's cash share relative to day 0's (S1-M3): each citizen's cash share shrinks in proportion.
 
     A society whose spec fixes the cashless share keeps it (no growth)."""
     if getattr(spec, "cashless_share", None) is not None:
         return 1.0
-    m = _marginals(spec.marginals)
+    m = _marginals(world if world is not None else spec.marginals)
     start, now = value(m["cashless_share"], 0), value(m["cashless_share"], day)
     return (1.0 - now) / (1.0 - start) if start < 1.0 else 0.0
 

@@ -10,7 +10,6 @@ from scorelab.streams import stream
 from scorelab.tables import Decisions, EventBatch
 from scorelab.vocabulary import MADE, SECTOR_INDEX, UNEMPLOYED, WORKING_SECTORS
 
-HIRE_PROBABILITY = 0.08  # chance a job application that is made leads to a job (assumption)
 WORKING = np.zeros(len(SECTOR_INDEX), bool)
 WORKING[[SECTOR_INDEX[s] for s in WORKING_SECTORS]] = True
 
@@ -36,7 +35,7 @@ def hire(world: World, jobs: np.ndarray) -> None:
         return
     ev: EventBatch = world.events
     u = stream(world.seed, "consequences.hiring", world.day).random(len(jobs))
-    hired = jobs[(u < HIRE_PROBABILITY) & (ev.outcome[jobs] == MADE)]
+    hired = jobs[(u < world.params.hire_probability) & (ev.outcome[jobs] == MADE)]
     hired = hired[world.state.sector[ev.citizen[hired]] == UNEMPLOYED]
     cit = ev.citizen[hired]
     world.state.sector[cit] = ev.target[hired]

@@ -43,6 +43,8 @@ from scorelab.store.writing import (
     society_fingerprint,
 )
 from scorelab.vocabulary import ACCOUNT_OPEN, ACCOUNT_STATES, ACCOUNT_SUSPENDED, PUNITIVE_LIST_KINDS, SECTORS
+from scorelab.world import DEFAULT as DEFAULT_WORLD
+from scorelab.world import LoadedWorld, load_world
 
 DEFAULT_RUNS = Path("runs")
 MAX_DAYS = 3650
@@ -55,10 +57,14 @@ BASELINE_BYTES_PER_CITIZEN = 1_500
 
 
 
-def build_society(citizens: int, seed: int = 0, **spec) -> Society:
-    """Draw a society: `citizens` rows from the census marginals (see SocietySpec)."""
+def build_society(citizens: int, seed: int = 0, world: str | Path | LoadedWorld | None = None, **spec) -> Society:
+    """Draw a society: `citizens` rows from the census marginals (see SocietySpec), or from a world's."""
     check_positive_int(citizens, "citizens", maximum=50_000_000)
     check_seed(seed)
+    if world is not None:
+        loaded = load_world(world)
+        spec.setdefault("marginals", loaded.ref)
+        return _build_society(SocietySpec(citizens=citizens, seed=seed, **spec), world=loaded)
     return _build_society(SocietySpec(citizens=citizens, seed=seed, **spec))
 
 
@@ -67,7 +73,7 @@ def run(regime: str | Path, citizens: int = 100_000, days: int = 365, seed: int 
         ledger_cohort: float | None = None, events: str = "notable",
         progress: Callable[[str, int, int], None] | None = None, *, force: bool = False,
         notify: Notify | None = None, overrides: Mapping | Reform | None = None, baseline_run: str | None = None,
-        catalogue: bool = True) -> Path:
+        catalogue: bool = True, world: str | Path | LoadedWorld | None = None) -> Path:
     """Run a regime (and its paired baseline) and return the new run folder.
 
     The baseline, when given, runs on the same society with the same seed (common random
@@ -76,7 +82,10 @@ def run(regime: str | Path, citizens: int = 100_000, days: int = 365, seed: int 
     `notify` told so) unless `force`. `overrides` ({path: value}, scorelab.reform) change the
     regime or the society without a new file; `baseline_run` pairs the run with an existing
     baseline in `out` (same society, seed and days) instead of running one: experiments share
-    one baseline across many runs.
+    one baseline across many runs. `world` (a preset such as `us2020` or a world file; scorelab.world)
+    is the world the run happens in: a new society is drawn from its marginals, and its rates,
+    behaviour, deterrence defaults and economy apply; by default the world the society's marginals
+    name. `world.` overrides change it.
     """
     check_positive_int(days, "days", maximum=MAX_DAYS)
     if seed is not None:
@@ -90,22 +99,35 @@ def run(regime: str | Path, citizens: int = 100_000, days: int = 365, seed: int 
     compile_regime(loaded.regime, loaded.origin)
     if base_loaded is not None:
         compile_regime(base_loaded.regime, base_loaded.origin)
+    if world is not None or reform.for_root("world"):  # a bad world fails before anything is written
+        load_world(world, reform)
     out = ensure_runs_dir(Path(out))  # before the society, which may take a while to build
-    soc = _society(society, citizens, 0 if seed is None else seed, reform.society())
+    spec = reform.society()
+    if society is None:  # a new society is drawn from the run's world
+        if world is not None:
+            spec.setdefault("marginals", load_world(world).ref)
+        world_loaded = load_world(world if world is not None else spec.get("marginals", DEFAULT_WORLD), reform)
+        soc = _society(None, citizens, 0 if seed is None else seed, spec, world_loaded)
+    else:
+        soc = _society(society, citizens, 0 if seed is None else seed, spec)
+        world_loaded = _world(world, soc, reform)
     seed = soc.spec.seed if seed is None else seed
     check_seed(seed)
     cohort = ledger_cohort if ledger_cohort is not None else (1.0 if soc.n <= FULL_LEDGER_UP_TO else DEFAULT_COHORT)
     if not 0 < cohort <= 1:
         raise ScorelabError(f"got {cohort!r}", key="ledger_cohort", allowed="a share in (0, 1]")
-    options = RunOptions(ledger_cohort=cohort, events=events)
-    shared = _existing_baseline(out, baseline_run, soc, days, seed) if baseline_run else None
+    options = RunOptions(ledger_cohort=cohort, events=events, world=world_loaded)
+    shared = _existing_baseline(out, baseline_run, soc, days, seed, world_loaded) if baseline_run else None
     request = run_request(loaded.sha256, base_loaded.sha256 if base_loaded else shared, soc.spec.model_dump(), seed,
                           days, cohort, events, FORMAT_VERSION, scorelab.__version__)
     if reform:
         request["overrides"] = reform.manifest()
+    request["world"] = world_loaded.sha256  # another world is another run
     if isinstance(society, Society):  # made in memory: its spec need not say what it holds
         request["society_data"] = society_fingerprint(soc)
     stem = f"{loaded.regime.name}-{soc.n}x{days}-s{seed}{reform.suffix(len(loaded.regime.scorers))}"
+    if world_loaded.name != DEFAULT_WORLD:
+        stem += f"+world={world_loaded.name}"
     pending = begin(out, stem, request, base_loaded.regime.name if base_loaded else None, force=force, notify=notify)
     if not isinstance(pending, Pending):
         return pending  # an identical run, reused
@@ -136,16 +158,28 @@ def run(regime: str | Path, citizens: int = 100_000, days: int = 365, seed: int 
     return folder
 
 
-def _society(society, citizens: int, seed: int, spec: dict | None = None) -> Society:
+def _society(society, citizens: int, seed: int, spec: dict | None = None, world: LoadedWorld | None = None
+             ) -> Society:
     if isinstance(society, Society):
         return society
     if society is not None:
         return load_society(society)
     check_positive_int(citizens, "citizens", maximum=50_000_000)
-    return _build_society(SocietySpec(citizens=citizens, seed=seed, **(spec or {})))
+    return _build_society(SocietySpec(citizens=citizens, seed=seed, **(spec or {})), world=world)
 
 
-def _existing_baseline(out: Path, run_id: str, soc: Society, days: int, seed: int) -> str:
+def _world(world, soc: Society, reform: Reform) -> LoadedWorld:
+    """The world of a run on a given society: the one given, else the one its marginals name (the
+    default one for a hand-made society that names none), with the reform's `world.` paths."""
+    if world is not None:
+        return load_world(world, reform)
+    try:
+        return load_world(soc.spec.marginals, reform)
+    except ScorelabError:
+        return load_world(DEFAULT_WORLD, reform)
+
+
+def _existing_baseline(out: Path, run_id: str, soc: Society, days: int, seed: int, world: LoadedWorld) -> str:
     """The id of an existing run in `out` fit to be this run's baseline (same society, seed, days)."""
     folder = out / str(run_id)
     if not (folder / "manifest.json").is_file():
@@ -155,6 +189,9 @@ def _existing_baseline(out: Path, run_id: str, soc: Society, days: int, seed: in
     if m.get("society") != soc.spec.model_dump() or m.get("seed") != seed or m.get("days") != days:
         raise ScorelabError("was made on another society, seed or number of days", key="baseline_run",
                             allowed="a run of the same society spec, seed and days")
+    if m.get("world", {}).get("sha256", world.sha256) != world.sha256:
+        raise ScorelabError("was made in another world", key="baseline_run",
+                            allowed="a run of the same world (world.yaml) as this one")
     return folder.name
 
 
@@ -163,19 +200,23 @@ def _run_one(loaded: LoadedRegime, soc: Society, days: int, seed: int, slot: Slo
              baseline_folder: Path | None = None, request: dict | None = None, extra: dict | None = None,
              before_summary: Callable[[], None] | None = None) -> Path:
     cr = compile_regime(loaded.regime, loaded.origin)
+    world = options.world if options.world is not None else load_world(DEFAULT_WORLD)
+    cr = compile_regime(loaded.regime, loaded.origin, world)  # with the world's deterrence defaults
     label = loaded.regime.name
     run_id = slot.run_id
     with slot.writing() as tmp:
         tick = (lambda day: progress(label, day + 1, days)) if progress else None
-        res = simulate(soc, cr, days, seed, tmp, options, tick)
+        res = simulate(soc, cr, days, seed, tmp, options, tick, world_file=world)
         crash_point("tables")
         _write_citizens(tmp, soc, res)
         (tmp / "regime.yaml").write_text(loaded.text)
+        (tmp / "world.yaml").write_text(world.text)
         manifest = {
             "format_version": FORMAT_VERSION, "scorelab_version": scorelab.__version__, "run_id": run_id,
             "created": datetime.now(UTC).isoformat(timespec="seconds"),
             "regime": {"name": loaded.regime.name, "title": loaded.regime.title, "origin": loaded.origin,
                        "sha256": loaded.sha256},
+            "world": {"name": world.name, "origin": world.origin, "sha256": world.sha256},
             "society": soc.spec.model_dump(), "seed": seed, "days": days,
             "baseline": baseline, "baseline_of": baseline_of,
             "scorers": [s.name for s in cr.scorers],

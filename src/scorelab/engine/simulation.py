@@ -52,6 +52,7 @@ POLICE_STOP = EVENT_INDEX["police_stop"]
 class RunOptions:
     ledger_cohort: float = 1.0   # share of citizens whose ledger rows are kept
     events: str = "notable"      # all | notable | none: which true events are written
+    world: object = None         # the run's world (scorelab.world.LoadedWorld); None: the society's
 
 
 @dataclass
@@ -86,10 +87,12 @@ def perception_of(cr: CompiledRegime) -> Perception:
 
 def simulate(society: Society, cr: CompiledRegime, days: int, seed: int, folder: Path,
              options: RunOptions | None = None, progress: Callable[[int], None] | None = None,
-             behaviour: Behaviour | None = None) -> RunResult:
+             behaviour: Behaviour | None = None, world_file=None) -> RunResult:
     """Run `days` days and write ledger, records, events, lists and decisions into `folder`.
 
     `behaviour` replaces the drawn behaviour (the scenario runner passes scripted events).
+    `world_file` is the run's world (scorelab.world.LoadedWorld; default: the one the society's
+    marginals name).
     """
     options = options or RunOptions()
     t0 = time.perf_counter()
@@ -101,9 +104,11 @@ def simulate(society: Society, cr: CompiledRegime, days: int, seed: int, folder:
         sample = stream(seed, "ledger.cohort").random(n) < options.ledger_cohort
     recorder = Recorder(folder, [s.name for s in cr.scorers], cr.labels,
                         [f"{s.name}:{lst.name}" for s in cr.scorers for lst in s.lists], options.events, sample)
-    behaviour = behaviour or Behaviour(society, seed, perception_of(cr))
+    world_file = world_file if world_file is not None else options.world
+    behaviour = behaviour or Behaviour(society, seed, perception_of(cr), world_file)
+    world_file = world_file if world_file is not None else behaviour.world
     state = behaviour.new_state()
-    economy = Economy(society.cols, seed, EconomyParams.of(society.spec.marginals))
+    economy = Economy(society.cols, seed, EconomyParams.of(world_file))
     behaviour.economy = economy
     network = Network(society.graph_indptr, society.graph_indices)
     households = Households(state.household, society.household_indptr, society.household_members)
@@ -121,7 +126,7 @@ def simulate(society: Society, cr: CompiledRegime, days: int, seed: int, folder:
                                 scorers[0].score if scorers else None)
     result = RunResult(scorers, auditors, state, network=network, economy=economy, consequences=consequences,
                        world=world)
-    economy_schedule = economy_breakpoints(society.spec.marginals)
+    economy_schedule = economy_breakpoints(world_file)
     for day in range(days):
         if day in cr.schedule:  # dated regime values: today's parameters (perceived risk follows them)
             later = cr.schedule[day]
@@ -130,8 +135,8 @@ def simulate(society: Society, cr: CompiledRegime, days: int, seed: int, folder:
                 auditor.retune(cs)
             behaviour.perception = perception_of(later)
         if day in economy_schedule:  # dated society values: the economy's constants, the cashless share
-            economy.p = world.params = EconomyParams.of(society.spec.marginals, day)
-            behaviour.cashless_scale = world.cashless_scale = cashless_scale(society.spec, day)
+            economy.p = world.params = EconomyParams.of(world_file, day)
+            behaviour.cashless_scale = world.cashless_scale = cashless_scale(society.spec, day, world_file)
         gated = [(sc, m) for sc in scorers for m in sc.gates]
         injected = [(POLICE_STOP, np.concatenate(world.police_due.pop(day)))] if day in world.police_due else []
         events = behaviour.draw_day(day, state, injected)

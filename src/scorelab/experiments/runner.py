@@ -111,21 +111,25 @@ def plan_runs(exp: Experiment, design: Design, folder: Path, keep_runs: bool = F
         for point, values in enumerate(design.values):
             overrides = {**exp.set, **dict(zip(design.paths, values, strict=True))}
             society = {root_of(p)[1]: v for p, v in overrides.items() if root_of(p)[0] == "society"}
+            world = {p: v for p, v in overrides.items() if root_of(p)[0] == "world"}  # the baseline's world too
             for rep in range(exp.replications):
                 seed = seed_of(exp, ri, point, rep)
                 base = None
                 if exp.baseline is not None:
-                    bkey = _baseline_key(exp, seed, society)
+                    bkey = _baseline_key(exp, seed, society, world)
                     base = baselines.setdefault(bkey, BaselineTask(bkey, str(folder), exp.baseline, exp.citizens,
-                                                                   exp.days, seed, society))
+                                                                   exp.days, seed, society, exp.world, world))
                 tasks.append(RunTask(task_key(ri, point, rep), str(folder), ri, point, rep, regime, exp.citizens,
-                                     exp.days, seed, overrides, exp.outcomes, base, keep_runs))
+                                     exp.days, seed, overrides, exp.outcomes, base, keep_runs, exp.world))
     return tasks
 
 
-def _baseline_key(exp: Experiment, seed: int, society: dict) -> str:
-    """A baseline is the same run for the same (baseline regime, society spec, seed, days)."""
-    ident = json.dumps([exp.baseline, exp.citizens, exp.days, seed, sorted(society.items())], default=str)
+def _baseline_key(exp: Experiment, seed: int, society: dict, world: dict | None = None) -> str:
+    """A baseline is the same run for the same (baseline regime, society spec, world, seed, days)."""
+    ident = [exp.baseline, exp.citizens, exp.days, seed, sorted(society.items())]
+    if exp.world is not None or world:  # the default world adds nothing: older experiments keep their keys
+        ident += [exp.world, sorted((world or {}).items())]
+    ident = json.dumps(ident, default=str)
     return hashlib.sha256(ident.encode()).hexdigest()[:16]
 
 
@@ -185,7 +189,8 @@ def check_outcomes(exp: Experiment) -> None:
 
     with tempfile.TemporaryDirectory(prefix="scorelab-probe-") as tmp:
         folder = runs.run(exp.regimes[0], citizens=min(exp.citizens, 300), days=min(exp.days, 5), seed=exp.seed,
-                          baseline=exp.baseline, out=tmp, events="none", overrides=exp.set, catalogue=False)
+                          baseline=exp.baseline, out=tmp, events="none", overrides=exp.set, catalogue=False,
+                          world=exp.world)
         summary = json.loads((folder / "summary.json").read_text())
     outcome_values(summary, exp.outcomes)
 
@@ -210,7 +215,7 @@ def _open_folder(folder: Path, exp: Experiment, text: str) -> None:
         "name": exp.name, "description": exp.description, "digest": exp.digest(),
         "scorelab_version": scorelab.__version__, "created": _now(), "finished": None, "status": "new",
         "regimes": list(exp.regimes), "citizens": exp.citizens, "days": exp.days, "seed": exp.seed,
-        "replications": exp.replications, "seeds": exp.seeds, "baseline": exp.baseline,
+        "replications": exp.replications, "seeds": exp.seeds, "baseline": exp.baseline, "world": exp.world,
         "sampler": exp.sampler.model_dump(),
         "parameters": [{"path": p, **v.model_dump(exclude_none=True)} for p, v in exp.parameters.items()],
         "set": exp.set, "outcomes": list(exp.outcomes), "points": design.points,

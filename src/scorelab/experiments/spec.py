@@ -82,6 +82,8 @@ class Experiment(_Strict):
         "common", description="common: replication r runs seed + r at every point (common random numbers, one "
                               "baseline per replication); independent: a seed per point and replication")
     baseline: str | None = Field("none", description="regime of the shared baseline (null: no baseline)")
+    world: str | None = Field(None, description="the world every run happens in: a preset (census2020, us2020) or a "
+                                                "world file (docs/WORLD.md); default census2020")
     sampler: Sampler
     parameters: dict[str, Parameter] = Field(min_length=1)
     set: dict[str, Any] = Field(default_factory=dict, description="fixed overrides applied to every run")
@@ -110,7 +112,8 @@ class Experiment(_Strict):
 
     def digest(self) -> str:
         """What identifies the experiment's runs: resuming checks it has not changed."""
-        return hashlib.sha256(self.model_dump_json().encode()).hexdigest()
+        exclude = {"world"} if self.world is None else None  # experiments from before worlds keep their digest
+        return hashlib.sha256(self.model_dump_json(exclude=exclude).encode()).hexdigest()
 
 
 def load_experiment(file: str | Path, *, base: Path | None = None) -> tuple[Experiment, str]:
@@ -131,8 +134,10 @@ def parse_experiment(text: str, origin: str = "<experiment>", *, base: Path | No
     if not isinstance(data, dict):
         raise ScorelabError("an experiment file must be a mapping of keys to values", path=origin,
                             allowed=", ".join(Experiment.model_fields))
-    if base is not None:  # regime files are found next to the experiment file
+    if base is not None:  # regime and world files are found next to the experiment file
         data = {**data, "regime": _resolve(data.get("regime"), base)}
+        if "world" in data:
+            data["world"] = _resolve(data["world"], base)
     try:
         exp = Experiment.model_validate(data)
     except ValidationError as exc:
@@ -165,6 +170,7 @@ def check_paths(exp: Experiment, origin: str) -> None:
                 reform = Reform.of({**exp.set, **corner})
                 reform.load_regime(regime)
                 reform.society()
+                reform.world(exp.world)
             except ScorelabError as err:
                 raise ScorelabError(f"{err.detail} (in {origin})", path=err.path, key=err.key,
                                     allowed=err.allowed) from None

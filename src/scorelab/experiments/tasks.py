@@ -40,6 +40,8 @@ class BaselineTask:
     days: int
     seed: int
     society: dict = field(default_factory=dict)  # society.* overrides
+    world: str | None = None  # the experiment's world (preset or file)
+    world_set: dict = field(default_factory=dict)  # world.* overrides, by full path
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,7 @@ class RunTask:
     outcomes: tuple[str, ...]
     baseline: BaselineTask | None
     keep_run: bool = False
+    world: str | None = None
 
 
 def execute(task: BaselineTask | RunTask) -> dict:
@@ -79,7 +82,8 @@ def run_baseline(task: BaselineTask) -> str:
     from scorelab.engine import runs
 
     made = runs.run(task.regime, citizens=task.citizens, days=task.days, seed=task.seed, baseline=None, out=work,
-                    events="none", overrides={f"society.{k}": v for k, v in task.society.items()}, catalogue=False)
+                    events="none", overrides={**{f"society.{k}": v for k, v in task.society.items()}, **task.world_set},
+                    catalogue=False, world=task.world)
     dest = root / RUNS / made.name
     dest.parent.mkdir(parents=True, exist_ok=True)
     partial = dest.parent / f".partial-{made.name}-{os.getpid()}"
@@ -117,7 +121,7 @@ def _run(task: RunTask) -> dict:
         base = run_baseline(task.baseline)
         os.symlink((root / RUNS / base).resolve(), work / base)
     made = runs.run(task.regime, citizens=task.citizens, days=task.days, seed=task.seed, baseline=None, out=work,
-                    events="none", overrides=task.overrides, baseline_run=base, catalogue=False)
+                    events="none", overrides=task.overrides, baseline_run=base, catalogue=False, world=task.world)
     summary = json.loads((made / "summary.json").read_text())
     row = {"outcomes": outcome_values(summary, task.outcomes), "run_id": made.name}
     if task.keep_run and not (root / RUNS / made.name).exists():

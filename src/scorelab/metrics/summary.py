@@ -189,7 +189,7 @@ def _harm_and_inequality(con, folder: Path, m: dict, cit, citizen_years: float, 
         wrongful[idx] = [r[2] for r in per]
     adult = c["age"] >= ADULT_AGE
     base_m = read_manifest(base) if base is not None else None
-    trap = poverty_trap(con, folder, m, base, base_m, sanctions > 0, adult, _poverty_line(m))
+    trap = poverty_trap(con, folder, m, base, base_m, sanctions > 0, adult, _poverty_line(m, folder))
     out["poverty_trap"] = trap
     out["poverty_trap_share"] = trap["pushed_sanctioned_share"]
     group_cols = {k: c[k] for k in ("age", "income_decile", "urban", "sex", "score", "savings")}
@@ -209,10 +209,12 @@ def _has_scorer(folder: Path) -> bool:
     return bool(read_manifest(folder).get("scorers"))
 
 
-def _poverty_line(m: dict) -> float:
+def _poverty_line(m: dict, folder: Path | None = None) -> float:
     from scorelab.society.marginals import load_marginals, value
 
     try:
+        if folder is not None and (folder / "world.yaml").is_file():  # the run's own world (and its reform)
+            return value(load_marginals(str(folder / "world.yaml"))["economy"]["min_balance"])
         return value(load_marginals(m["society"].get("marginals") or "census2020")["economy"]["min_balance"])
     except Exception:  # a hand-made society names no marginals file: the default's line
         return DEFAULT_POVERTY_LINE

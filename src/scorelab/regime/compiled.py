@@ -228,20 +228,25 @@ class _Labels:
         return self.index[name]
 
 
-def compile_regime(regime: Regime, origin: str = "<regime>") -> CompiledRegime:
+def compile_regime(regime: Regime, origin: str = "<regime>", world=None) -> CompiledRegime:
+    """`world` (scorelab.world.LoadedWorld; default: the default world) gives the deterrence model of
+    a regime without a `deterrence` block."""
+    from scorelab.world import default_world
+
+    defaults = (world if world is not None else default_world()).spec.deterrence
     labels = _Labels()
     for fixed in ("redemption",):
         labels.code(fixed)
     scorers = [_compile_scorer(i, s, labels, origin, regime) for i, s in enumerate(regime.scorers)]
-    p, pen, rew = _perceptions(regime, scorers)
+    p, pen, rew = _perceptions(regime, scorers, defaults)
     d = regime.deterrence
     lr = regime.learning
-    d = d or Deterrence.model_construct(reward_response=0.0)  # no block: as documented (rewards draw no rise)
+    d = d or Deterrence.model_construct(**_fields(defaults))  # no block: the world's defaults (rewards draw no rise)
     cr = CompiledRegime(regime.name, scorers, labels.names, p, pen, rew,
                         d.certainty_exponent, d.severity_exponent, d.reward_response, lr.probability if lr else 0.0,
                         lr.belief_step if lr else 0.0, lr.max_belief if lr else 1.0)
     for day, later in sorted(regime.schedule.items()):
-        cr.schedule[day] = compile_regime(later, f"{origin} (values from day {day})")
+        cr.schedule[day] = compile_regime(later, f"{origin} (values from day {day})", world)
         if cr.schedule[day].labels != cr.labels:  # only numbers may change over time
             raise ScorelabError("dated values changed the regime's structure", path=origin,
                                 allowed="dated numbers only")
@@ -412,13 +417,20 @@ def _compile_condition(c: Condition | None, tiers: np.ndarray, list_names) -> Co
                              bitmask(c.records), c.score_below, c.score_at_least, sectors)
 
 
-def _perceptions(regime: Regime, scorers: list[CompiledScorer]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _fields(defaults) -> dict:
+    """The numbers of the world's deterrence defaults, as a Deterrence block's fields."""
+    return {k: getattr(defaults, k) for k in ("certainty_exponent", "severity_exponent", "severity_scale",
+                                              "list_weight", "reward_response")}
+
+
+def _perceptions(regime: Regime, scorers: list[CompiledScorer], defaults=None) -> tuple[np.ndarray, np.ndarray,
+                                                                                          np.ndarray]:
     """What an aware citizen believes about each act: chance of record, penalty and reward at stake."""
     E = N_EVENT_TYPES
     not_seen = np.ones(E)
     penalty = np.zeros(E)
     reward = np.zeros(E)
-    d = regime.deterrence or Deterrence.model_construct()
+    d = regime.deterrence or Deterrence.model_construct(**(_fields(defaults) if defaults is not None else {}))
     scale = d.severity_scale
     list_weight = d.list_weight
     for s in scorers:

@@ -154,26 +154,17 @@ def scenario_society(sc: Scenario) -> Society:
     return Society(spec, cols, hi, hm, gi, gx)
 
 
-def _world_file(sc: Scenario, path: Path, folder: Path) -> Path:
-    """The default world with the scenario's values, as a marginals file for this run."""
-    import yaml
+def scenario_world(sc: Scenario, path: Path):
+    """The default world with the scenario's values (`world: {section: {key: value}}`), set through
+    the one reform walker (scorelab.reform), so a bad key names what is allowed there."""
+    from scorelab.reform import Reform
+    from scorelab.world import load_world
 
-    from scorelab.society.marginals import DEFAULT, load_marginals
-
-    m = load_marginals(DEFAULT)
-    m.pop("_where", None)
-    for section, values in sc.world.items():
-        if not isinstance(m.get(section), dict):
-            raise ScorelabError(f"no section '{section}' in the world", path=str(path), key=f"world.{section}",
-                                allowed=", ".join(k for k, v in m.items() if isinstance(v, dict)))
-        for key, value in values.items():
-            if key not in m[section]:
-                raise ScorelabError(f"no value '{key}'", path=str(path), key=f"world.{section}.{key}",
-                                    allowed=", ".join(m[section]))
-            m[section][key] = value
-    out = folder / "world.yaml"
-    out.write_text(yaml.safe_dump(m, sort_keys=False))
-    return out
+    paths = {f"world.{section}.{key}": value for section, values in sc.world.items() for key, value in values.items()}
+    try:
+        return load_world(None, Reform.of(paths))
+    except ScorelabError as err:
+        raise ScorelabError(err.detail, path=str(path), key=err.key, allowed=err.allowed) from None
 
 
 def _contacts(n: int, pairs) -> tuple[np.ndarray, np.ndarray]:
@@ -185,8 +176,8 @@ def _contacts(n: int, pairs) -> tuple[np.ndarray, np.ndarray]:
 class ScriptedBehaviour(Behaviour):
     """Events from the scenario instead of drawn ones; state changes as in a drawn run."""
 
-    def __init__(self, society: Society, seed: int, perception, sc: Scenario) -> None:
-        super().__init__(society, seed, perception)
+    def __init__(self, society: Society, seed: int, perception, sc: Scenario, world=None) -> None:
+        super().__init__(society, seed, perception, world)
         self.script: dict[int, list] = {}
         for e in sc.events:
             self.script.setdefault(e.day, []).extend([e] * e.repeat)
@@ -224,14 +215,14 @@ class ScriptedBehaviour(Behaviour):
 def run_scenario(path: Path) -> ScenarioResult:
     sc = load_scenario(path)
     regime = scenario_regime(sc, path)
-    cr = compile_regime(regime, str(path))
+    world = scenario_world(sc, path)
+    cr = compile_regime(regime, str(path), world)
     society = scenario_society(sc)
     with tempfile.TemporaryDirectory(prefix="scorelab-scenario-") as tmp:
         folder = Path(tmp)
-        if sc.world:
-            society.spec = society.spec.model_copy(update={"marginals": str(_world_file(sc, path, folder))})
-        behaviour = ScriptedBehaviour(society, sc.seed, perception_of(cr), sc)
-        res = simulate(society, cr, sc.days, sc.seed, folder, RunOptions(events="all"), behaviour=behaviour)
+        behaviour = ScriptedBehaviour(society, sc.seed, perception_of(cr), sc, world)
+        res = simulate(society, cr, sc.days, sc.seed, folder, RunOptions(events="all"), behaviour=behaviour,
+                       world_file=world)
         tables = {name: pq.read_table(folder / f"{name}.parquet").to_pandas()
                   for name in ("ledger", "records", "measures", "list_events", "appeals", "events")}
     result = ScenarioResult(str(path), sc)

@@ -154,9 +154,9 @@ def draw_citizens(n: int, seed: int, m: dict[str, Any]) -> dict[str, np.ndarray]
     }
 
 
-# Internet use by age, relative to the whole population's share (assumption: the young are
-# online far more than the old; rescaled so that the population's share is the marginal's).
-ONLINE_BY_AGE = ((10, 0.05), (20, 1.2), (40, 1.25), (60, 1.0), (200, 0.5))
+# Internet use by age, relative to the whole population's share, is the world's
+# `behaviour.online_by_age` (assumption: the young are online far more than the old; rescaled so
+# that the population's share is the marginal's).
 
 
 def _draw_access(age: np.ndarray, sector: np.ndarray, m: dict[str, Any], rng: np.random.Generator
@@ -166,8 +166,9 @@ def _draw_access(age: np.ndarray, sector: np.ndarray, m: dict[str, Any], rng: np
     Drawn from a stream of their own, so adding them changed no other column.
     """
     n = len(age)
-    bounds = np.array([b for b, _ in ONLINE_BY_AGE])
-    rel = np.array([r for _, r in ONLINE_BY_AGE])[np.searchsorted(bounds, age, side="right").clip(0, len(bounds) - 1)]
+    by_age = [(float(x["below"]), float(x["relative"])) for x in m["behaviour"]["online_by_age"]]
+    bounds = np.array([b for b, _ in by_age])
+    rel = np.array([r for _, r in by_age])[np.searchsorted(bounds, age, side="right").clip(0, len(bounds) - 1)]
     target = value(m["internet_share"])
     p = np.clip(rel * target / max(float(rel.mean()), 1e-9), 0.0, 0.99) if n else rel
     online = rng.random(n) < p

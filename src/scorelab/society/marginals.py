@@ -1,12 +1,8 @@
-"""Demographic marginals for the synthetic society, read from a data file with sources."""
+"""Demographic marginals for the synthetic society: the world file's data (scorelab.world), with sources."""
 
 from __future__ import annotations
 
-from importlib import resources
-from pathlib import Path
 from typing import Any
-
-import yaml
 
 from scorelab.errors import ScorelabError
 from scorelab.regime.dated import breakpoints, has_dated, on_day
@@ -15,35 +11,11 @@ DEFAULT = "census2020"
 
 
 def load_marginals(name_or_path: str = DEFAULT) -> dict[str, Any]:
-    """Load a marginals file: a preset name (package data) or a path to a YAML file."""
-    path = Path(name_or_path)
-    if path.suffix in (".yaml", ".yml"):
-        if not path.exists():
-            raise ScorelabError("file not found", path=str(path))
-        text = path.read_text()
-        where = str(path)
-    else:
-        ref = resources.files("scorelab.society") / "data" / f"{name_or_path}.yaml"
-        if not ref.is_file():
-            raise ScorelabError(f"unknown marginals '{name_or_path}'", key="marginals",
-                                allowed=f"{DEFAULT} or a path to a .yaml file")
-        text = ref.read_text()
-        where = f"scorelab/society/data/{name_or_path}.yaml"
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ScorelabError(f"not valid YAML: {exc}", path=where) from None
-    required = ("age_bands", "male_per_100_female", "urban_share", "household_size_mean",
-                "college_per_100k", "income", "regions", "employment", "borrowers_share",
-                "cashless_share", "awareness", "dog_owners", "traits", "graph")
-    for key in required:
-        if not isinstance(data, dict) or key not in data:
-            raise ScorelabError("missing key", path=where, key=key, allowed=", ".join(required))
-    if name_or_path != DEFAULT:  # keys added since a file was written come from the default world
-        for key, entry in load_marginals(DEFAULT).items():
-            data.setdefault(key, entry)
-    data["_where"] = where
-    return data
+    """Load a world's marginals: a preset name (package data) or a path to a YAML file, validated
+    (scorelab.world); keys the file lacks come from the default world. A fresh copy each call."""
+    from scorelab.world import load_world
+
+    return load_world(name_or_path).marginals()
 
 
 def value(entry: Any, day: int = 0) -> float:

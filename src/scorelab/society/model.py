@@ -89,9 +89,10 @@ class Society:
         return np.diff(self.graph_indptr)
 
 
-def build_society(spec: SocietySpec) -> Society:
-    """Draw a society from its spec: marginals, households, contacts. Deterministic in the spec."""
-    m = load_marginals(spec.marginals)
+def build_society(spec: SocietySpec, world=None) -> Society:
+    """Draw a society from its spec: marginals, households, contacts. Deterministic in the spec (and
+    `world`, a loaded world (scorelab.world) whose marginals replace the ones the spec names)."""
+    m = world.marginals() if world is not None else load_marginals(spec.marginals)
     if spec.cashless_share is not None:
         m["cashless_share"] = spec.cashless_share
     if spec.awareness is not None:
