@@ -199,7 +199,6 @@ def _run_one(loaded: LoadedRegime, soc: Society, days: int, seed: int, slot: Slo
              options: RunOptions, progress, baseline: str | None = None, baseline_of: str | None = None,
              baseline_folder: Path | None = None, request: dict | None = None, extra: dict | None = None,
              before_summary: Callable[[], None] | None = None) -> Path:
-    cr = compile_regime(loaded.regime, loaded.origin)
     world = options.world if options.world is not None else load_world(DEFAULT_WORLD)
     cr = compile_regime(loaded.regime, loaded.origin, world)  # with the world's deterrence defaults
     label = loaded.regime.name
