@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from scorelab.society.sorting import argsort_jittered, lexsort_small_key
 from scorelab.streams import stream
 from scorelab.tables import symmetric_csr
 
@@ -96,13 +97,13 @@ def _pair_homophilous(owner: np.ndarray, region: np.ndarray, age: np.ndarray, ho
     """Near ends are sorted by position in the (region, age) ordering plus a jitter of up to
     `window` places and paired with the next in that order; the other ends pair at random."""
     key = region.astype(np.int64) * 256 + age.astype(np.int64)
-    order = np.lexsort((rng.random(n), key))
+    order = lexsort_small_key(rng.random(n), key, int(key.max(initial=0)) + 1)  # = np.lexsort((random, key))
     position = np.empty(n, dtype=np.int64)
     position[order] = np.arange(n)
     near = rng.random(len(owner)) < homophily
     near_ends, far_ends = owner[near], owner[~near]
     jitter = rng.random(len(near_ends)) * max(1, min(window, n - 1))
-    near_ends = near_ends[np.argsort(position[near_ends] + jitter, kind="stable")]
+    near_ends = near_ends[argsort_jittered(position[near_ends], jitter)]  # = np.argsort(pos + jitter, "stable")
     if len(near_ends) % 2:  # the last near end pairs at random instead
         far_ends = np.concatenate([far_ends, near_ends[-1:]])
         near_ends = near_ends[:-1]
