@@ -129,7 +129,8 @@ def _harm_and_inequality(con, folder: Path, m: dict, cit, citizen_years: float, 
     c = {name: cit.column(name).to_numpy(zero_copy_only=False) for name in
          ("citizen", "score", "income", "income_final", "savings", "age", "income_decile", "urban", "sex",
           "days_bottom_tier") if name in cit.column_names}
-    base_cit = pq.read_table(base / "citizens.parquet") if base is not None else None
+    base_cit = pq.read_table(base / "citizens.parquet", columns=["score", "income_final", "savings"]) \
+        if base is not None else None  # only what the Gini coefficients read, not the whole table
 
     def base_gini(col):
         return gini_of(base_cit.column(col).to_numpy()) if base_cit is not None else None
