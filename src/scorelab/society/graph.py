@@ -114,33 +114,76 @@ def _pair_homophilous(owner: np.ndarray, region: np.ndarray, age: np.ndarray, ho
 def _repair(a: np.ndarray, b: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Self-loops and repeated ties give their ends back; those ends, with the ends of as many
     ties picked at random (so that two ends of one citizen cannot keep meeting), pair again at
-    random. Degrees stay as drawn, up to the few ends left after the last round."""
+    random. Degrees stay as drawn, up to the few ends left after the last round.
+
+    Which ties are bad is found once over all ties, then round by round only for the few new ones
+    (issue 12): the ties kept are distinct and no self-loops, so a kept tie turns bad only if a new
+    tie repeats it, and a new tie is bad if it is a self-loop, repeats another new tie or a kept one.
+    The masks are those `_self_or_repeated` gives for the whole array each round (tested)."""
+    mult = int(max(a.max(initial=0), b.max(initial=0))) + 1
+    key = _pair_key(a, b, mult)
+    keys = np.sort(key)  # every tie's key, sorted
+    bad = _self_or_repeated(a, b)
     for _ in range(REPAIR_ROUNDS):
-        bad = _self_or_repeated(a, b)
         if not bad.any():
             break
         good = np.flatnonzero(~bad)
         redo = bad.copy()
         redo[good[rng.integers(0, len(good), min(len(good), max(16, int(bad.sum()))))]] = True
         ends = np.concatenate([a[redo], b[redo]])
-        a, b = a[~redo], b[~redo]
+        keys = _without(keys, np.unique(key[redo]))
+        a, b, key = a[~redo], b[~redo], key[~redo]
         ra, rb = _pair_at_random(ends, rng)
-        a, b = np.concatenate([a, ra]), np.concatenate([b, rb])
-    bad = _self_or_repeated(a, b)
+        new = _pair_key(ra, rb, mult)
+        new_sorted = np.sort(new)
+        in_kept = _members(new, keys)
+        bad_new = (ra == rb) | _members(new, _repeated(new_sorted)) | in_kept
+        bad_kept = _members(key, np.unique(new[in_kept]))
+        a, b, key = np.concatenate([a, ra]), np.concatenate([b, rb]), np.concatenate([key, new])
+        keys = np.insert(keys, np.searchsorted(keys, new_sorted), new_sorted)
+        bad = np.concatenate([bad_kept, bad_new])
     return a[~bad], b[~bad]
+
+
+def _pair_key(a: np.ndarray, b: np.ndarray, mult: int) -> np.ndarray:
+    """One integer per undirected pair (the same for (a, b) and (b, a)); `mult` exceeds every id."""
+    return np.minimum(a, b).astype(np.int64) * mult + np.maximum(a, b)
+
+
+def _repeated(sorted_keys: np.ndarray) -> np.ndarray:
+    """The distinct values that occur more than once in a sorted array."""
+    return np.unique(sorted_keys[1:][sorted_keys[1:] == sorted_keys[:-1]])
+
+
+def _members(x: np.ndarray, sorted_values: np.ndarray) -> np.ndarray:
+    """np.isin(x, sorted_values) for sorted distinct values, by binary search (no sort of x)."""
+    if not len(sorted_values) or not len(x):
+        return np.zeros(len(x), bool)
+    if len(x) > 64 * len(sorted_values):  # few values: a 64 KB table of their low bits rules most of x out
+        table = np.zeros(1 << 16, bool)
+        table[sorted_values & 0xFFFF] = True
+        out = np.zeros(len(x), bool)
+        maybe = np.flatnonzero(table[x & 0xFFFF])
+        out[maybe] = _members(x[maybe], sorted_values) if len(maybe) <= 64 * len(sorted_values) else \
+            sorted_values[np.minimum(np.searchsorted(sorted_values, x[maybe]), len(sorted_values) - 1)] == x[maybe]
+        return out
+    at = np.minimum(np.searchsorted(sorted_values, x), len(sorted_values) - 1)
+    return sorted_values[at] == x
+
+
+def _without(sorted_keys: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """A sorted array without any occurrence of the sorted distinct `values`."""
+    lo, hi = np.searchsorted(sorted_keys, values, "left"), np.searchsorted(sorted_keys, values, "right")
+    keep = np.ones(len(sorted_keys), bool)
+    counts = hi - lo
+    keep[np.repeat(lo, counts) + np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)] = False
+    return sorted_keys[keep]
 
 
 def _self_or_repeated(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Pairs that are self-loops or occur more than once (in either direction; every copy is marked)."""
-    lo, hi = np.minimum(a, b), np.maximum(a, b)
-    key = lo * (int(hi.max(initial=0)) + 1) + hi
-    s = np.sort(key)
-    repeated = np.unique(s[1:][s[1:] == s[:-1]])
-    if not len(repeated):
-        return lo == hi
-    # the few repeated keys looked up by binary search (np.isin would sort every key again)
-    at = np.minimum(np.searchsorted(repeated, key), len(repeated) - 1)
-    return (lo == hi) | (repeated[at] == key)
+    key = _pair_key(a, b, int(max(a.max(initial=0), b.max(initial=0))) + 1)
+    return (a == b) | _members(key, _repeated(np.sort(key)))
 
 
 def _erdos_renyi(n: int, mean_degree: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
