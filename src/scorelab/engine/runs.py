@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import platform
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -207,7 +208,12 @@ def _run_one(loaded: LoadedRegime, soc: Society, days: int, seed: int, slot: Slo
         tick = (lambda day: progress(label, day + 1, days)) if progress else None
         res = simulate(soc, cr, days, seed, tmp, options, tick, world_file=world)
         crash_point("tables")
-        _write_citizens(tmp, soc, res)
+        # citizens.parquet is encoded on a second thread (pyarrow lets go of the GIL) while the
+        # network measures are computed: neither reads what the other makes (issue 12)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="scorelab-citizens") as pool:
+            citizens_written = pool.submit(_write_citizens, tmp, soc, res)
+            network = _network_measures(soc, res, cr)
+            citizens_written.result()
         (tmp / "regime.yaml").write_text(loaded.text)
         (tmp / "world.yaml").write_text(world.text)
         manifest = {
@@ -230,7 +236,7 @@ def _run_one(loaded: LoadedRegime, soc: Society, days: int, seed: int, slot: Slo
                       for sc in res.scorers},
             "punitive_lists": [f"{s.name}:{lst.name}" for s in cr.scorers for lst in s.lists
                                if lst.kind in PUNITIVE_LIST_KINDS],
-            "network": _network_measures(soc, res, cr),
+            "network": network,
             "economy": {"money_saved_by_measures": res.economy.money_in,
                         "money_lost_to_measures": res.economy.money_out,
                         "citizens_who_learned": res.consequences.learned},
