@@ -136,13 +136,15 @@ class _progress:
     def __enter__(self):
         if self.quiet:
             return None
-        from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
-
-        self.bar = Progress(TextColumn("{task.description}"), BarColumn(),
-                            TextColumn("day {task.completed}/{task.total}"), TimeRemainingColumn(),
-                            console=err_console, transient=True)
+        self.bar = self._bar()
         self.bar.__enter__()
         return self.tick
+
+    def _bar(self):
+        from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+        return Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("day {task.completed}/{task.total}"),
+                        TimeRemainingColumn(), console=err_console, transient=True)
 
     def tick(self, label: str, day: int, days: int) -> None:
         if label not in self.tasks:
@@ -572,33 +574,19 @@ def experiment(
                       markup=False, highlight=False)
 
 
-class _experiment_progress:
+class _experiment_progress(_progress):
     """A rich bar per stage (baselines, runs): done of total, failed, ETA; also on Ray (the driver updates it)."""
 
-    def __init__(self, quiet: bool) -> None:
-        self.quiet = quiet or not sys.stderr.isatty()
-        self.bar = None
-        self.tasks: dict[str, int] = {}
-
-    def __enter__(self):
-        if self.quiet:
-            return None
+    def _bar(self):
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-        self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                            TextColumn("failed {task.fields[failed]}"), TimeRemainingColumn(),
-                            console=err_console)
-        self.bar.__enter__()
-        return self.tick
+        return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                        TextColumn("failed {task.fields[failed]}"), TimeRemainingColumn(), console=err_console)
 
-    def tick(self, stage: str, done: int, failed: int, total: int) -> None:
+    def tick(self, stage: str, done: int, failed: int, total: int) -> None:  # type: ignore[override]
         if stage not in self.tasks:
             self.tasks[stage] = self.bar.add_task(stage, total=total, failed=0)
         self.bar.update(self.tasks[stage], completed=done, failed=failed, total=total)
-
-    def __exit__(self, *exc) -> None:
-        if self.bar is not None:
-            self.bar.__exit__(*exc)
 
 
 @app.command()
