@@ -123,7 +123,7 @@ def _repair(a: np.ndarray, b: np.ndarray, rng: np.random.Generator) -> tuple[np.
     mult = int(max(a.max(initial=0), b.max(initial=0))) + 1
     key = _pair_key(a, b, mult)
     keys = np.sort(key)  # every tie's key, sorted
-    bad = _self_or_repeated(a, b)
+    bad = (a == b) | _members(key, _repeated(keys))  # as _self_or_repeated, from the keys sorted once
     for _ in range(REPAIR_ROUNDS):
         if not bad.any():
             break
