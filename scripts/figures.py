@@ -442,4 +442,7 @@ def main(argv=None) -> int:
 
 if __name__ == "__main__":
     sys.path.insert(0, str(ROOT / "src"))
+    from scorelab.engine.forked import allow_in_this_process
+
+    allow_in_this_process()  # this script runs scorelab alone: each baseline may be made beside its run
     raise SystemExit(main())

@@ -54,8 +54,20 @@ def test_stop_ends_a_child_that_would_run_on(tmp_path):
     assert not target.exists()
 
 
-def test_no_fork_while_other_threads_run(monkeypatch):
+def test_fork_only_where_it_is_safe(monkeypatch):
+    """Only the `scorelab` command's own process forks by default (elsewhere native threads and objects
+    Python cannot see may not survive a fork); SCORELAB_CONCURRENT=1 asks for it, =0 turns it off;
+    never while another Python thread runs."""
+    from scorelab.engine import forked
+
+    monkeypatch.setattr(forked, "_process_is_ours", False)
     monkeypatch.delenv("SCORELAB_CONCURRENT", raising=False)
+    assert not can_fork()
+    monkeypatch.setattr(forked, "_process_is_ours", True)
+    monkeypatch.setenv("SCORELAB_CONCURRENT", "0")
+    assert not can_fork()
+    monkeypatch.setenv("SCORELAB_CONCURRENT", "1")
+    assert not can_fork(memory_needed=10**18)  # a child that would not fit in memory
     stop = threading.Event()
     other = threading.Thread(target=stop.wait)
     other.start()
@@ -64,8 +76,6 @@ def test_no_fork_while_other_threads_run(monkeypatch):
     finally:
         stop.set()
         other.join()
-    monkeypatch.setenv("SCORELAB_CONCURRENT", "0")
-    assert not can_fork()
 
 
 def test_no_thread_outlives_a_run(tmp_path):

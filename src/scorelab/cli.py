@@ -647,6 +647,9 @@ def _json_default(x):
 
 def main() -> None:
     """The console script: usage errors as one line (status 2), and never a traceback."""
+    from scorelab.engine.forked import allow_in_this_process
+
+    allow_in_this_process()  # this process runs scorelab alone: a baseline may be made beside its run
     try:
         code = app(standalone_mode=False)
     except Exception as exc:

@@ -5,12 +5,13 @@ second core the baseline can be made at the same time as the run (issue 12). `fo
 child the society without copying or pickling it (copy on write). Forking is only safe when the
 process has no other threads (a lock held by another thread stays held in the child forever), so
 `can_fork` says no in a dashboard's worker thread, a Ray worker or anywhere else threads run; the
-caller then does the work in line. Either way the work writes the same files, bit for bit: only
-wall time changes. `SCORELAB_CONCURRENT=0` turns it off.
+caller then does the work in line; see `can_fork` for where it is allowed. Either way the work
+writes the same files, bit for bit: only wall time changes.
 """
 
 from __future__ import annotations
 
+import gc
 import os
 import pickle
 import signal
@@ -23,11 +24,28 @@ from scorelab.errors import ScorelabError
 CONCURRENT_ENV = "SCORELAB_CONCURRENT"
 
 
+_process_is_ours = False
+
+
+def allow_in_this_process() -> None:
+    """Called by the `scorelab` command: its process ran nothing but scorelab, so forking is safe.
+
+    Elsewhere (a notebook, a test session, a web server) libraries may hold native threads and
+    objects that Python cannot see and that do not survive a fork (a test session's child once
+    crashed collecting one), so there a baseline is made beside its run only when asked for with
+    SCORELAB_CONCURRENT=1."""
+    global _process_is_ours
+    _process_is_ours = True
+
+
 def can_fork(memory_needed: int = 0) -> bool:
-    """True where forking is safe and wanted: Linux-like fork, one thread, not turned off, and
-    `memory_needed` bytes (what the child will add) fit in the available memory with a margin."""
-    return (hasattr(os, "fork") and sys.platform != "darwin" and threading.active_count() == 1
-            and os.environ.get(CONCURRENT_ENV, "1") != "0" and 1.5 * memory_needed <= available_memory())
+    """True where forking is safe and wanted: Linux-like fork, the `scorelab` command's own process
+    (or SCORELAB_CONCURRENT=1; =0 turns it off everywhere), one thread, and `memory_needed` bytes
+    (what the child will add) fit in the available memory with a margin."""
+    wanted = os.environ.get(CONCURRENT_ENV, "")
+    return (hasattr(os, "fork") and sys.platform != "darwin" and wanted != "0"
+            and (_process_is_ours or wanted == "1") and threading.active_count() == 1
+            and 1.5 * memory_needed <= available_memory())
 
 
 def available_memory() -> float:
@@ -50,7 +68,10 @@ class Forked:
         read, write = os.pipe()
         sys.stdout.flush()
         sys.stderr.flush()
+        gc.freeze()  # what exists now is never collected in the child (nor scanned in the parent's next collections)
         pid = os.fork()
+        if pid:
+            gc.unfreeze()
         if pid == 0:  # the child: do the work, report an error through the pipe, never return
             os.close(read)
             code = 0
