@@ -68,7 +68,7 @@ class Forked:
         read, write = os.pipe()
         sys.stdout.flush()
         sys.stderr.flush()
-        gc.freeze()  # what exists now is never collected in the child (nor scanned in the parent's next collections)
+        gc.freeze()  # what exists now is never collected in the child; the parent unfreezes it at once
         pid = os.fork()
         if pid:
             gc.unfreeze()
