@@ -119,11 +119,11 @@ def _repair(a: np.ndarray, b: np.ndarray, rng: np.random.Generator) -> tuple[np.
     Which ties are bad is found once over all ties, then round by round only for the few new ones
     (issue 12): the ties kept are distinct and no self-loops, so a kept tie turns bad only if a new
     tie repeats it, and a new tie is bad if it is a self-loop, repeats another new tie or a kept one.
-    The masks are those `_self_or_repeated` gives for the whole array each round (tested)."""
+    The masks are those a full scan of the whole array gives each round (tests/test_graph_sorting.py)."""
     mult = int(max(a.max(initial=0), b.max(initial=0))) + 1
     key = _pair_key(a, b, mult)
     keys = np.sort(key)  # every tie's key, sorted
-    bad = (a == b) | _members(key, _repeated(keys))  # as _self_or_repeated, from the keys sorted once
+    bad = (a == b) | _members(key, _repeated(keys))  # self-loops and repeated ties, from the keys sorted once
     for _ in range(REPAIR_ROUNDS):
         if not bad.any():
             break
@@ -178,12 +178,6 @@ def _without(sorted_keys: np.ndarray, values: np.ndarray) -> np.ndarray:
     counts = hi - lo
     keep[np.repeat(lo, counts) + np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)] = False
     return sorted_keys[keep]
-
-
-def _self_or_repeated(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Pairs that are self-loops or occur more than once (in either direction; every copy is marked)."""
-    key = _pair_key(a, b, int(max(a.max(initial=0), b.max(initial=0))) + 1)
-    return (a == b) | _members(key, _repeated(np.sort(key)))
 
 
 def _erdos_renyi(n: int, mean_degree: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
