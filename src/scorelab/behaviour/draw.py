@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from scorelab.behaviour.alias import build_alias, draw_alias
+from scorelab.behaviour.thinning import DETERRED, NO_RESPONSE, REWARDED, keep_candidates
 from scorelab.streams import stream
 from scorelab.tables import CitizenState, EventBatch
 from scorelab.vocabulary import (
@@ -197,22 +198,37 @@ class Behaviour:
             weight_ok = self._static_weight(k, cand) / (self.max_trait if rate.traits else 1.0)
         u = rng.random(count)
         u_paid = rng.random(count) if e.paid else None
-        factor = self._deterrence(k, e, cand, st)
-        if k in st.rate_mod:
-            factor = factor * st.rate_mod[k][cand]
-        if unemp:
-            factor = factor * np.exp(unemp * (st.sector[cand] == UNEMPLOYED))
-        if e.online_share > 0:  # without internet access the online share of an act does not happen; a
-            # citizen whose access a regime cut still tries (and is refused: consequences/daily.py)
-            tries = st.online[cand] | (st.online_back[cand] >= 0)
-            factor = factor * np.where(tries, 1.0, 1.0 - e.online_share)
-        accept = factor / dyn_max if weight_ok is None else weight_ok * factor / dyn_max
-        keep = u < accept
+        keep = self._keep(k, e, cand, u, weight_ok, dyn_max, unemp, st)
         cand = cand[keep].astype(np.int32)
         if u_paid is None:
             return cand, np.full(len(cand), UNPAID, np.int8)
         digital = (u_paid[keep] < self.cashless_today(cand)) & (st.account[cand] == ACCOUNT_OPEN)
         return cand, np.where(digital, DIGITAL, CASH).astype(np.int8)
+
+    def _keep(self, k: int, e, cand: np.ndarray, u: np.ndarray, weight_ok: np.ndarray | None, dyn_max: float,
+              unemp: float, st: CitizenState) -> np.ndarray:
+        """Candidates kept with probability weight x factor / dyn_max (behaviour/thinning.py), the
+        factor being deterrence or reward response (_deterrence), the rate modifier, unemployment
+        and internet access (without it the online share of an act does not happen; a citizen
+        whose access a regime cut still tries, and is refused: consequences/daily.py)."""
+        per = self.perception
+        response, stake = NO_RESPONSE, 0.0
+        if e.deterrable and per.penalty[k] > 0 and per.p[k] > 0:
+            response, stake = DETERRED, per.penalty[k] ** per.b
+        elif e.polarity > 0 and per.reward[k] > 0 and per.p[k] > 0 and per.reward_response > 0:
+            response, stake = REWARDED, per.reward[k] ** per.b
+        rate_mod = st.rate_mod.get(k)
+        online = e.online_share > 0
+        # NumPy divides a float32 rate modifier by a Python float in float32 when nothing else
+        # multiplies it (dyn_max is a NumPy float only when unemployment raises the rate)
+        f32 = (response == NO_RESPONSE and rate_mod is not None and not unemp and not online
+               and weight_ok is None and not isinstance(dyn_max, np.floating))
+        return keep_candidates(
+            cand, u, weight_ok if weight_ok is not None else u, weight_ok is not None, response,
+            float(per.p[k]), float(per.a), float(stake), float(per.reward_response), st.belief, st.aware,
+            rate_mod if rate_mod is not None else st.belief, rate_mod is not None, f32,
+            float(np.exp(np.full(1, unemp, np.float64))[0]), st.sector, UNEMPLOYED, bool(unemp),
+            st.online, st.online_back, 1.0 - e.online_share, online, float(dyn_max))
 
     def cashless_today(self, cit: np.ndarray) -> np.ndarray:
         """Each citizen's share of payments made digitally today (S1-M3; grows when the share is dated)."""
