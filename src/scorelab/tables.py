@@ -69,6 +69,7 @@ class CitizenState:
     seller: np.ndarray           # bool
     next_event_id: int = 0
     rate_mod: dict[int, np.ndarray] = field(default_factory=dict)  # per-citizen rate factors by event type
+    rate_bounds: dict[int, tuple[float, float]] = field(default_factory=dict)  # the clip last applied to all
 
     @staticmethod
     def of(cols: dict[str, np.ndarray]) -> CitizenState:
@@ -85,7 +86,11 @@ class CitizenState:
             self.rate_mod[etype] = np.ones(len(self.belief), np.float32)
         mod = self.rate_mod[etype]
         np.multiply.at(mod, citizens, np.float32(factor))
-        np.clip(mod, low, high, out=mod)
+        if self.rate_bounds.get(etype) == (low, high):  # the others are within these bounds already
+            mod[citizens] = np.clip(mod[citizens], low, high)
+        else:  # bounds unlike the last ones: clip every citizen (what every call did before issue 12)
+            np.clip(mod, low, high, out=mod)
+            self.rate_bounds[etype] = (low, high)
 
     @property
     def banked(self) -> np.ndarray:

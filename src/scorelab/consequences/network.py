@@ -140,14 +140,9 @@ class Households:
         # Update the CSR in place of a full re-sort: the same arrays household_groups would give
         # (members by household, then by citizen), since leavers only drop out of their old
         # households and each opens a new one at the end.
-        counts = np.diff(self.indptr)
-        np.subtract.at(counts, self.household[citizens], 1)
-        moved = np.zeros(len(self.household), bool)
-        moved[citizens] = True
+        self.indptr, self.members = _move_out(self.indptr, self.members, citizens.astype(self.members.dtype),
+                                              len(self.household))
         self.household[citizens] = top + np.arange(len(citizens), dtype=np.int32)
-        self.members = np.concatenate([self.members[~moved[self.members]], citizens.astype(self.members.dtype)])
-        self.indptr = np.zeros(top + len(citizens) + 1, np.int64)
-        np.cumsum(np.concatenate([counts, np.ones(len(citizens), counts.dtype)]), out=self.indptr[1:])
 
     def others(self, citizens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(origin, member) pairs: the other members of each citizen's household."""
@@ -155,6 +150,31 @@ class Households:
         member = self.members[m]
         other = member != citizens[o]
         return o[other], member[other]
+
+
+@njit(cache=True)
+def _move_out(indptr, members, citizens, n):  # pragma: no cover - compiled
+    """Households' CSR after `citizens` (distinct) leave, each into a new household at the end:
+    one pass over the members in place of a mask, a gather, a concatenation and a cumsum."""
+    top = len(indptr) - 1
+    moved = np.zeros(n, np.bool_)
+    for c in citizens:
+        moved[c] = True
+    new_indptr = np.empty(top + len(citizens) + 1, np.int64)
+    new_members = np.empty(len(members), members.dtype)
+    new_indptr[0] = 0
+    w = 0
+    for h in range(top):
+        for j in range(indptr[h], indptr[h + 1]):
+            if not moved[members[j]]:
+                new_members[w] = members[j]
+                w += 1
+        new_indptr[h + 1] = w
+    for i in range(len(citizens)):
+        new_members[w] = citizens[i]
+        w += 1
+        new_indptr[top + i + 1] = w
+    return new_indptr, new_members
 
 
 @njit(cache=True)

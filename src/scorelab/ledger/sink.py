@@ -69,23 +69,28 @@ class TableSink:
             self.flush()
 
     def flush(self) -> None:
+        """Hand the pending chunks to the writer thread: joining them, building the Arrow table
+        and encoding it happen there, in order (one writer thread per run), not on the main thread."""
         if self._pending == 0:
             return
+        chunks, self._chunks = self._chunks, {c: [] for c in self.columns}
+        self._futures.append(self._pool.submit(self._write, chunks))
+        self._pending = 0
+
+    def _table(self, chunks: dict[str, list[np.ndarray]]) -> pa.Table:
         arrays = []
         for c in self.columns:
-            data = np.concatenate(self._chunks[c])
+            data = np.concatenate(chunks[c])
             if c in self.labels:
                 codes = data.astype(np.int16)
                 arrays.append(pa.DictionaryArray.from_arrays(pa.array(codes, mask=codes < 0),
                                                              pa.array(self.labels[c], pa.string())))
             else:
                 arrays.append(pa.array(data))
-            self._chunks[c] = []
-        table = pa.Table.from_arrays(arrays, schema=self._schema)
-        self._futures.append(self._pool.submit(self._write, table))
-        self._pending = 0
+        return pa.Table.from_arrays(arrays, schema=self._schema)
 
-    def _write(self, table: pa.Table) -> None:
+    def _write(self, chunks: dict[str, list[np.ndarray]]) -> None:
+        table = self._table(chunks)
         if self._writer is None:
             self._writer = pq.ParquetWriter(self.path, self._schema, compression="lz4")
         self._writer.write_table(table)

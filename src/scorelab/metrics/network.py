@@ -6,6 +6,8 @@ copied into the run folder), and stored in the manifest for the summary.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
@@ -26,14 +28,21 @@ def network_measures(network, initial_indptr: np.ndarray, initial_indices: np.nd
         "listed_isolated_share": float((deg[listed] == 0).mean()) if listed.any() else None,
     }
     final = _final_matrix(network)
-    k, labels = connected_components(final, directed=False)
+    # the components and the two correlations are independent, and NumPy and scipy let go of the
+    # GIL in their loops: on a second thread they overlap (issue 12); each result is the same
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="scorelab-network") as pool:
+        components = pool.submit(connected_components, final, directed=False)
+        homophily = None
+        if score is not None and np.ptp(score) > 0:
+            initial = sp.csr_matrix((np.ones(len(initial_indices), np.int8), initial_indices, initial_indptr),
+                                    shape=(n, n))
+            homophily = pool.submit(_edge_correlation, initial, score), _edge_correlation(final, score)
+        k, labels = components.result()
     out["largest_component_share"] = float(np.bincount(labels).max() / n) if n else 0.0
     out["components"] = int(k)
-    if score is not None and np.ptp(score) > 0:
-        initial = sp.csr_matrix((np.ones(len(initial_indices), np.int8), initial_indices, initial_indptr),
-                                shape=(n, n))
-        out["score_homophily_initial_graph"] = _edge_correlation(initial, score)
-        out["score_homophily_final_graph"] = _edge_correlation(final, score)
+    if homophily is not None:
+        out["score_homophily_initial_graph"] = homophily[0].result()
+        out["score_homophily_final_graph"] = homophily[1]
     else:
         out["score_homophily_initial_graph"] = out["score_homophily_final_graph"] = None
     return out
@@ -58,8 +67,9 @@ def _edge_correlation(m: sp.csr_matrix, score: np.ndarray) -> float | None:
     if not m.nnz:
         return None
     rows = np.repeat(np.arange(m.shape[0]), np.diff(m.indptr))
-    a = score[rows] - score.mean()
-    b = score[m.indices] - score.mean()
+    centred = score - score.mean()  # once per citizen, not per tie end: the same numbers
+    a = centred[rows]
+    b = centred[m.indices]
     # both ends range over the same edges (the matrix is symmetric), so means and spreads agree
     da, db = a - a.mean(), b - b.mean()
     # sums in numpy's fixed (pairwise) order, not BLAS dot products, whose threads change the last bits
