@@ -213,7 +213,7 @@ def _run_one(loaded: LoadedRegime, soc: Society, days: int, seed: int, slot: Slo
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="scorelab-citizens") as pool:
             citizens_written = pool.submit(_write_citizens, tmp, soc, res)
             network = _network_measures(soc, res, cr)
-            citizens_written.result()
+            citizens = citizens_written.result()
         (tmp / "regime.yaml").write_text(loaded.text)
         (tmp / "world.yaml").write_text(world.text)
         manifest = {
@@ -251,7 +251,7 @@ def _run_one(loaded: LoadedRegime, soc: Society, days: int, seed: int, slot: Slo
         write_manifest(tmp, manifest)
         if before_summary is not None:  # the summary reads the baseline: wait until it is made
             before_summary()
-        summary = summarize(tmp, baseline_folder=baseline_folder)
+        summary = summarize(tmp, baseline_folder=baseline_folder, citizens=citizens)
         (tmp / "summary.json").write_text(json.dumps(summary, indent=2, default=float))
     return slot.final
 
@@ -266,7 +266,7 @@ def _network_measures(soc: Society, res: RunResult, cr) -> dict:
     return network_measures(res.network, soc.graph_indptr, soc.graph_indices, listed, score)
 
 
-def _write_citizens(folder: Path, soc: Society, res: RunResult) -> None:
+def _write_citizens(folder: Path, soc: Society, res: RunResult) -> pa.Table:
     """citizens.parquet: one row per citizen; final score, tier and lists, circumstances, money,
     plus group attributes."""
     c = soc.cols
@@ -337,7 +337,12 @@ def _write_citizens(folder: Path, soc: Society, res: RunResult) -> None:
     table["education_lost_wrongful"] = w.education_lost_wrongful
     table["police_contacts"] = w.police_contacts
     table["police_contacts_wrongful"] = w.police_contacts_wrongful
-    pq.write_table(pa.table(table), folder / "citizens.parquet", compression="lz4")
+    out = pa.table(table)
+    # dictionary pages only for the label columns: numbers of a million distinct values would fill
+    # a dictionary Parquet then throws away (the same table, written in two thirds of the time)
+    pq.write_table(out, folder / "citizens.parquet", compression="lz4",
+                   use_dictionary=[f.name for f in out.schema if pa.types.is_dictionary(f.type)])
+    return out
 
 
 def _labels(codes: np.ndarray, names) -> pa.DictionaryArray:

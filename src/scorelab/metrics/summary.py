@@ -10,6 +10,7 @@ from pathlib import Path
 
 import duckdb
 import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from scorelab.behaviour.catalogue import CATALOGUE
@@ -33,8 +34,9 @@ def _q(folder: Path, name: str) -> str:
     return "'" + str(folder / name).replace("'", "''") + "'"
 
 
-def summarize(folder: Path, baseline_folder: Path | None = None) -> dict:
-    """`baseline_folder`: where the paired baseline is, if not beside the run (a run being written)."""
+def summarize(folder: Path, baseline_folder: Path | None = None, citizens: pa.Table | None = None) -> dict:
+    """`baseline_folder`: where the paired baseline is, if not beside the run (a run being written);
+    `citizens`: the table just written to citizens.parquet, still in memory (not read back)."""
     m = read_manifest(folder)
     n = int(m["society"]["citizens"])
     days = int(m["days"])
@@ -82,7 +84,7 @@ def summarize(folder: Path, baseline_folder: Path | None = None) -> dict:
                                f"WHERE NOT record_true").fetchall()
     out["falsely_recorded_share"] = falsely / n
 
-    cit = pq.read_table(folder / "citizens.parquet")
+    cit = citizens if citizens is not None else pq.read_table(folder / "citizens.parquet")
     cols = cit.column_names
     out["listed_share"] = {c[5:]: float(np.mean(cit.column(c).to_numpy())) for c in cols if c.startswith("ever:")}
     wrong_cols = [c for c in cols if c.startswith("wrongly:")]
