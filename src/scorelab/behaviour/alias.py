@@ -50,7 +50,7 @@ def build_alias(weights):  # pragma: no cover - compiled
     return prob, alias
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def draw_alias(prob, alias, u_index, u_coin):  # pragma: no cover - compiled
     """One index per pair of uniforms."""
     n = len(prob)

@@ -12,6 +12,7 @@ baseline share them (common random numbers): deterrence only moves acceptance th
 
 from __future__ import annotations
 
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -124,6 +125,8 @@ class Behaviour:
         self._due_ptr = np.searchsorted(due[order], np.arange(31))
         self._age18 = np.flatnonzero(self.age == 18).astype(np.int32)
         self.economy = None  # consequences.economy.Economy, attached by the engine
+        self._ahead: dict[int, Future] = {}  # days whose static draws a second thread is making
+        self._ahead_pool: ThreadPoolExecutor | None = None
         self._age6_17 = np.flatnonzero((self.age >= 6) & (self.age <= 17)).astype(np.int32)
 
     def new_state(self) -> CitizenState:
@@ -134,9 +137,11 @@ class Behaviour:
         """The day's events (job applications carry their target sector), and any events the
         consequences injected (police stops after yesterday's alerts)."""
         parts: list[tuple[int, np.ndarray, np.ndarray]] = []
+        ahead = self._ahead.pop(day, None)
+        static = ahead.result() if ahead is not None else self._static_draws(day)
         for k, e in enumerate(EVENTS):
             if e.schedule is None and self.rates[k].per_day > 0:
-                cit, paid = self._poisson_type(k, e, day, st)
+                cit, paid = self._poisson_type(k, e, day, st, static.get(k))
                 parts.append((k, cit, paid))
         parts += self._month(day, st)
         parts += self._yearly(day)
@@ -172,32 +177,68 @@ class Behaviour:
             ok &= self.white_collar[cand]
         return np.where(ok, w, 0.0)
 
-    def _poisson_type(self, k: int, e, day: int, st: CitizenState) -> tuple[np.ndarray, np.ndarray]:
-        rng = stream(self.seed, "behaviour", k, day)
+    def _dynamic_max(self, k: int, e) -> tuple[float, float]:
+        """(dyn_max, unemployment coefficient): the bound of the dynamic factor of a type, fixed for the run."""
         rate = self.rates[k]
         boost = 1.0 + MAX_REWARD_RESPONSE if e.polarity > 0 else 1.0
         if e.category == "consumption":
             boost *= MAX_RATE_MODIFIER
         unemp = rate.traits.get("unemployed", 0.0)
-        dyn_max = boost * (np.exp(unemp) if unemp > 0 else 1.0)
-        if k in self._alias:
-            prob, alias, total = self._alias[k]
-            count = rng.poisson(rate.per_day * total * dyn_max)
-            cand = draw_alias(prob, alias, rng.random(count), rng.random(count))
-            weight_ok = None
-        elif k in self._pool:
-            pool = self._pool[k]
-            count = rng.poisson(rate.per_day * len(pool) * dyn_max) if len(pool) else 0
-            cand = pool[rng.integers(0, max(len(pool), 1), count)]
-            weight_ok = None
+        return boost * (np.exp(unemp) if unemp > 0 else 1.0), unemp
+
+    def _static_draws(self, day: int) -> dict[int, tuple[np.ndarray, np.ndarray, np.ndarray | None]]:
+        """The day's candidates and uniforms of every type drawn from a fixed table or pool: they
+        depend on nothing that happens in the run, so they can be drawn a day ahead (prefetch)."""
+        out = {}
+        for k, e in enumerate(EVENTS):
+            if k not in self._alias and k not in self._pool:
+                continue
+            rng = stream(self.seed, "behaviour", k, day)
+            dyn_max, _ = self._dynamic_max(k, e)
+            if k in self._alias:
+                prob, alias, total = self._alias[k]
+                count = rng.poisson(self.rates[k].per_day * total * dyn_max)
+                cand = draw_alias(prob, alias, rng.random(count), rng.random(count))
+            else:
+                pool = self._pool[k]
+                count = rng.poisson(self.rates[k].per_day * len(pool) * dyn_max) if len(pool) else 0
+                cand = pool[rng.integers(0, max(len(pool), 1), count)]
+            out[k] = cand, rng.random(count), rng.random(count) if e.paid else None
+        return out
+
+    def prefetch(self, day: int) -> None:
+        """Draw `day`'s static candidates on a second thread while today's events go through the
+        regime (NumPy's fills and the alias kernel let go of the GIL); draw_day takes them (issue 12)."""
+        if self._ahead_pool is None:
+            self._ahead_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scorelab-draw")
+        self._ahead[day] = self._ahead_pool.submit(self._static_draws, day)
+
+    def close(self) -> None:
+        """Stop the prefetch thread (the run is over)."""
+        if self._ahead_pool is not None:
+            self._ahead_pool.shutdown(wait=True, cancel_futures=True)
+            self._ahead_pool = None
+        self._ahead.clear()
+
+    def _poisson_type(self, k: int, e, day: int, st: CitizenState,
+                      drawn: tuple[np.ndarray, np.ndarray, np.ndarray | None] | None
+                      ) -> tuple[np.ndarray, np.ndarray]:
+        """Today's acts of one type: candidates (drawn ahead for the static types, from today's
+        pool otherwise), thinned by the dynamic factor, with the way each purchase is paid."""
+        dyn_max, unemp = self._dynamic_max(k, e)
+        weight_ok = None
+        if drawn is not None:
+            cand, u, u_paid = drawn
         else:
+            rate = self.rates[k]
+            rng = stream(self.seed, "behaviour", k, day)
             pool = np.flatnonzero(eligible_now(e.eligible, st, self.white_collar, self.dog_owner))
             lam = rate.per_day * (self.max_trait if rate.traits else 1.0) * dyn_max
             count = rng.poisson(lam * len(pool)) if len(pool) else 0
             cand = pool[rng.integers(0, max(len(pool), 1), count)]
             weight_ok = self._static_weight(k, cand) / (self.max_trait if rate.traits else 1.0)
-        u = rng.random(count)
-        u_paid = rng.random(count) if e.paid else None
+            u = rng.random(count)
+            u_paid = rng.random(count) if e.paid else None
         keep = self._keep(k, e, cand, u, weight_ok, dyn_max, unemp, st)
         cand = cand[keep].astype(np.int32)
         if u_paid is None:
