@@ -6,6 +6,7 @@ explain) does not load the engine.
 
 from __future__ import annotations
 
+import importlib
 import json
 import platform
 from collections.abc import Callable, Mapping
@@ -209,9 +210,11 @@ def _run_one(loaded: LoadedRegime, soc: Society, days: int, seed: int, slot: Slo
         res = simulate(soc, cr, days, seed, tmp, options, tick, world_file=world)
         crash_point("tables")
         # citizens.parquet is encoded on a second thread (pyarrow lets go of the GIL) while the
-        # network measures are computed: neither reads what the other makes (issue 12)
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="scorelab-citizens") as pool:
+        # network measures are computed: neither reads what the other makes (issue 12); the
+        # statistics the summary's tests need (scipy.stats, a second to import) load meanwhile
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="scorelab-citizens") as pool:
             citizens_written = pool.submit(_write_citizens, tmp, soc, res)
+            pool.submit(importlib.import_module, "scipy.stats")
             network = _network_measures(soc, res, cr)
             citizens = citizens_written.result()
         (tmp / "regime.yaml").write_text(loaded.text)
