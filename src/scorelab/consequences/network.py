@@ -141,7 +141,7 @@ class Households:
         # (members by household, then by citizen), since leavers only drop out of their old
         # households and each opens a new one at the end.
         self.indptr, self.members = _move_out(self.indptr, self.members, citizens.astype(self.members.dtype),
-                                              len(self.household))
+                                              self.household[citizens].astype(np.int64))
         self.household[citizens] = top + np.arange(len(citizens), dtype=np.int32)
 
     def others(self, citizens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -153,27 +153,40 @@ class Households:
 
 
 @njit(cache=True)
-def _move_out(indptr, members, citizens, n):  # pragma: no cover - compiled
+def _move_out(indptr, members, citizens, old_household):  # pragma: no cover - compiled
     """Households' CSR after `citizens` (distinct) leave, each into a new household at the end:
-    one pass over the members in place of a mask, a gather, a concatenation and a cumsum."""
+    the members array copied around the few places that empty (a leaver is found by a scan of
+    its own small household), the row pointers shifted by the leavers before them."""
     top = len(indptr) - 1
-    moved = np.zeros(n, np.bool_)
-    for c in citizens:
-        moved[c] = True
-    new_indptr = np.empty(top + len(citizens) + 1, np.int64)
+    k = len(citizens)
+    drop = np.empty(k, np.int64)
+    for i in range(k):
+        for j in range(indptr[old_household[i]], indptr[old_household[i] + 1]):
+            if members[j] == citizens[i]:
+                drop[i] = j
+                break
+    drop.sort()
     new_members = np.empty(len(members), members.dtype)
-    new_indptr[0] = 0
     w = 0
+    prev = 0
+    for d in drop:
+        new_members[w:w + d - prev] = members[prev:d]
+        w += d - prev
+        prev = d + 1
+    new_members[w:w + len(members) - prev] = members[prev:]
+    new_members[len(members) - k:] = citizens
+    left = np.sort(old_household)
+    new_indptr = np.empty(top + k + 1, np.int64)
+    new_indptr[0] = 0
+    removed = 0
+    p = 0
     for h in range(top):
-        for j in range(indptr[h], indptr[h + 1]):
-            if not moved[members[j]]:
-                new_members[w] = members[j]
-                w += 1
-        new_indptr[h + 1] = w
-    for i in range(len(citizens)):
-        new_members[w] = citizens[i]
-        w += 1
-        new_indptr[top + i + 1] = w
+        while p < k and left[p] == h:
+            removed += 1
+            p += 1
+        new_indptr[h + 1] = indptr[h + 1] - removed
+    for i in range(k):
+        new_indptr[top + i + 1] = new_indptr[top + i] + 1
     return new_indptr, new_members
 
 
