@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+from numba import njit
 
 from scorelab.audit.auditor import Auditor
 from scorelab.behaviour.draw import Behaviour, Perception
@@ -191,14 +192,30 @@ class _MadeByType:
     own types' slices instead of scanning every event (issue 12)."""
 
     def __init__(self, events: EventBatch) -> None:
-        made = np.flatnonzero(events.outcome == MADE)
-        self.order = made[np.argsort(events.etype[made], kind="stable")]
-        self.bounds = np.searchsorted(events.etype[self.order], np.arange(N_EVENT_TYPES + 1))
+        self.order, self.bounds = _made_by_type(events.etype, events.outcome, MADE, N_EVENT_TYPES)
 
     def of(self, types: np.ndarray) -> np.ndarray:
         """Indices of the made events of these types (bool[E]), ascending."""
         parts = [self.order[self.bounds[t]:self.bounds[t + 1]] for t in np.flatnonzero(types)]
         return parts[0] if len(parts) == 1 else np.sort(np.concatenate(parts))
+
+
+@njit(cache=True)
+def _made_by_type(etype, outcome, made, n_types):  # pragma: no cover - compiled
+    """A counting sort of the made events by type: (indices, bounds), each type's indices ascending."""
+    bounds = np.zeros(n_types + 1, np.int64)
+    for i in range(len(etype)):
+        if outcome[i] == made:
+            bounds[etype[i] + 1] += 1
+    for t in range(n_types):
+        bounds[t + 1] += bounds[t]
+    at = bounds[:-1].copy()
+    order = np.empty(bounds[n_types], np.int64)
+    for i in range(len(etype)):
+        if outcome[i] == made:
+            order[at[etype[i]]] = i
+            at[etype[i]] += 1
+    return order, bounds
 
 
 def _daily_row(day: int, events, economy: Economy, state, scorers: list[Scorer], recorder: Recorder) -> dict:
