@@ -87,30 +87,3 @@ def test_unaware_citizens_do_not_react_with_a_deterrence_block(tmp_path):
     reg = run_sim(soc, regime, DAYS, SEED, tmp_path / "reg")
     assert np.array_equal(base.event_counts, reg.event_counts)
 
-
-def test_days_drawn_ahead_on_a_second_thread_are_the_days_drawn_in_turn():
-    """issue 12: the static types' candidates of tomorrow are drawn on a thread while today runs;
-    the events must be the same bits as drawing each day when it comes."""
-    from dataclasses import fields
-
-    from scorelab.behaviour.draw import Behaviour, Perception
-    from scorelab.vocabulary import N_EVENT_TYPES
-
-    soc = build_society(SocietySpec(citizens=N, seed=SEED))
-    none = Perception(np.zeros(N_EVENT_TYPES), np.zeros(N_EVENT_TYPES), np.zeros(N_EVENT_TYPES), 1.0, 0.5, 0.0)
-    days = {}
-    for ahead in (True, False):
-        b = Behaviour(soc, SEED, none)
-        st = b.new_state()
-        days[ahead] = []
-        try:
-            for day in range(20):
-                days[ahead].append(b.draw_day(day, st))
-                if ahead:
-                    b.prefetch(day + 1)
-        finally:
-            b.close()
-    assert sum(len(e) for e in days[True]) > 1000
-    for a, b_ in zip(days[True], days[False], strict=True):
-        for f in fields(a):
-            np.testing.assert_array_equal(getattr(a, f.name), getattr(b_, f.name))

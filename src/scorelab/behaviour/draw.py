@@ -12,7 +12,6 @@ baseline share them (common random numbers): deterrence only moves acceptance th
 
 from __future__ import annotations
 
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -125,8 +124,6 @@ class Behaviour:
         self._due_ptr = np.searchsorted(due[order], np.arange(31))
         self._age18 = np.flatnonzero(self.age == 18).astype(np.int32)
         self.economy = None  # consequences.economy.Economy, attached by the engine
-        self._ahead: dict[int, Future] = {}  # days whose static draws a second thread is making
-        self._ahead_pool: ThreadPoolExecutor | None = None
         self._age6_17 = np.flatnonzero((self.age >= 6) & (self.age <= 17)).astype(np.int32)
 
     def new_state(self) -> CitizenState:
@@ -137,8 +134,7 @@ class Behaviour:
         """The day's events (job applications carry their target sector), and any events the
         consequences injected (police stops after yesterday's alerts)."""
         parts: list[tuple[int, np.ndarray, np.ndarray]] = []
-        ahead = self._ahead.pop(day, None)
-        static = ahead.result() if ahead is not None else self._static_draws(day)
+        static = self._static_draws(day)
         for k, e in enumerate(EVENTS):
             if e.schedule is None and self.rates[k].per_day > 0:
                 cit, paid = self._poisson_type(k, e, day, st, static.get(k))
@@ -188,7 +184,7 @@ class Behaviour:
 
     def _static_draws(self, day: int) -> dict[int, tuple[np.ndarray, np.ndarray, np.ndarray | None]]:
         """The day's candidates and uniforms of every type drawn from a fixed table or pool: they
-        depend on nothing that happens in the run, so they can be drawn a day ahead (prefetch)."""
+        depend on nothing that happens in the run (nor on the regime: a run and its baseline share them)."""
         out = {}
         for k, e in enumerate(EVENTS):
             if k not in self._alias and k not in self._pool:
@@ -205,20 +201,6 @@ class Behaviour:
                 cand = pool[rng.integers(0, max(len(pool), 1), count)]
             out[k] = cand, rng.random(count), rng.random(count) if e.paid else None
         return out
-
-    def prefetch(self, day: int) -> None:
-        """Draw `day`'s static candidates on a second thread while today's events go through the
-        regime (NumPy's fills and the alias kernel let go of the GIL); draw_day takes them (issue 12)."""
-        if self._ahead_pool is None:
-            self._ahead_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scorelab-draw")
-        self._ahead[day] = self._ahead_pool.submit(self._static_draws, day)
-
-    def close(self) -> None:
-        """Stop the prefetch thread (the run is over)."""
-        if self._ahead_pool is not None:
-            self._ahead_pool.shutdown(wait=True, cancel_futures=True)
-            self._ahead_pool = None
-        self._ahead.clear()
 
     def _poisson_type(self, k: int, e, day: int, st: CitizenState,
                       drawn: tuple[np.ndarray, np.ndarray, np.ndarray | None] | None

@@ -182,9 +182,6 @@ class ScriptedBehaviour(Behaviour):
         for e in sc.events:
             self.script.setdefault(e.day, []).extend([e] * e.repeat)
 
-    def prefetch(self, day: int) -> None:
-        """Nothing to draw ahead: the scenario gives the events."""
-
     def draw_day(self, day: int, st, injected=()):
         todays = self.script.get(day, [])
         etype = np.array([EVENT_INDEX[e.event] for e in todays], np.int16)
