@@ -28,21 +28,20 @@ def network_measures(network, initial_indptr: np.ndarray, initial_indices: np.nd
         "listed_isolated_share": float((deg[listed] == 0).mean()) if listed.any() else None,
     }
     final = _final_matrix(network)
-    # the components and the two correlations are independent, and NumPy and scipy let go of the
-    # GIL in their loops: on a second thread they overlap (issue 12); each result is the same
-    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="scorelab-network") as pool:
+    # the components and the correlations are independent, and scipy and NumPy let go of the GIL
+    # in their loops: the components are found on a second thread meanwhile (issue 12)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="scorelab-network") as pool:
         components = pool.submit(connected_components, final, directed=False)
         homophily = None
         if score is not None and np.ptp(score) > 0:
             initial = sp.csr_matrix((np.ones(len(initial_indices), np.int8), initial_indices, initial_indptr),
                                     shape=(n, n))
-            homophily = pool.submit(_edge_correlation, initial, score), _edge_correlation(final, score)
+            homophily = _edge_correlation(initial, score), _edge_correlation(final, score)
         k, labels = components.result()
     out["largest_component_share"] = float(np.bincount(labels).max() / n) if n else 0.0
     out["components"] = int(k)
     if homophily is not None:
-        out["score_homophily_initial_graph"] = homophily[0].result()
-        out["score_homophily_final_graph"] = homophily[1]
+        out["score_homophily_initial_graph"], out["score_homophily_final_graph"] = homophily
     else:
         out["score_homophily_initial_graph"] = out["score_homophily_final_graph"] = None
     return out
@@ -66,12 +65,13 @@ def _edge_correlation(m: sp.csr_matrix, score: np.ndarray) -> float | None:
     """Pearson correlation of the scores at the two ends of each tie (assortativity by score)."""
     if not m.nnz:
         return None
-    rows = np.repeat(np.arange(m.shape[0]), np.diff(m.indptr))
     centred = score - score.mean()  # once per citizen, not per tie end: the same numbers
-    a = centred[rows]
+    a = centred[np.repeat(np.arange(m.shape[0], dtype=np.int32), np.diff(m.indptr))]
     b = centred[m.indices]
-    # both ends range over the same edges (the matrix is symmetric), so means and spreads agree
-    da, db = a - a.mean(), b - b.mean()
+    # both ends range over the same edges (the matrix is symmetric), so means and spreads agree;
+    # centred in place (a - a.mean(), without a second array of every tie end)
+    a -= a.mean()
+    b -= b.mean()
     # sums in numpy's fixed (pairwise) order, not BLAS dot products, whose threads change the last bits
-    denom = np.sqrt(np.sum(da * da) * np.sum(db * db))
-    return float(np.sum(da * db) / denom) if denom > 0 else None
+    denom = np.sqrt(np.sum(a * a) * np.sum(b * b))
+    return float(np.sum(a * b) / denom) if denom > 0 else None
