@@ -87,3 +87,25 @@ def test_the_float32_division_matters():
                                 rate_mod, True, f32, 1.0, *rest)[0] for f32 in (True, False))
     assert k32 != k64
     assert k32 == (u < rate_mod / 3.0)[0]
+
+
+@settings(max_examples=100, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), scale=st.sampled_from([1.0, 0.0, 0.8, 0.37, 1.0 / 3.0]),
+       wide=st.booleans())
+def test_payment_codes_are_the_array_code(seed, scale, wide):
+    """S1-M3: digital when u < 1 - (1 - share) x scale with an open account, computed in the share's
+    own precision (float32 in a drawn society, float64 in a hand-made one), as NumPy does."""
+    from scorelab.behaviour.thinning import payment_codes
+    from scorelab.vocabulary import ACCOUNT_OPEN, CASH, DIGITAL
+
+    rng = np.random.default_rng(seed)
+    n, k = 300, 500
+    cashless = rng.random(n).astype(np.float64 if wide else np.float32)
+    account = rng.integers(0, 4, n).astype(np.int8)
+    cand = rng.integers(0, n, k).astype(np.int32)
+    share = 1.0 - (1.0 - cashless[cand]) * scale
+    u = np.where(rng.random(k) < 0.2, share.astype(np.float64), rng.random(k))  # some u exactly on the share
+    want = np.where((u < share) & (account[cand] == ACCOUNT_OPEN), DIGITAL, CASH).astype(np.int8)
+    t = cashless.dtype.type
+    got = payment_codes(cand, u, t(1.0), t(scale), cashless, account, ACCOUNT_OPEN, DIGITAL, CASH)
+    np.testing.assert_array_equal(got, want)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from scorelab.behaviour.alias import build_alias, draw_alias
-from scorelab.behaviour.thinning import DETERRED, NO_RESPONSE, REWARDED, keep_candidates
+from scorelab.behaviour.thinning import DETERRED, NO_RESPONSE, REWARDED, keep_candidates, payment_codes
 from scorelab.streams import stream
 from scorelab.tables import CitizenState, EventBatch
 from scorelab.vocabulary import (
@@ -225,8 +225,9 @@ class Behaviour:
         cand = cand[keep].astype(np.int32)
         if u_paid is None:
             return cand, np.full(len(cand), UNPAID, np.int8)
-        digital = (u_paid[keep] < self.cashless_today(cand)) & (st.account[cand] == ACCOUNT_OPEN)
-        return cand, np.where(digital, DIGITAL, CASH).astype(np.int8)
+        share = self.cashless.dtype.type
+        return cand, payment_codes(cand, u_paid[keep], share(1.0), share(self.cashless_scale), self.cashless,
+                                   st.account, ACCOUNT_OPEN, DIGITAL, CASH)
 
     def _keep(self, k: int, e, cand: np.ndarray, u: np.ndarray, weight_ok: np.ndarray | None, dyn_max: float,
               unemp: float, st: CitizenState) -> np.ndarray:

@@ -69,3 +69,16 @@ def keep_candidates(cand, u, weight_ok, use_weight, response, p_act, a, stake, r
         else:
             keep[i] = u[i] < f / dyn_max
     return keep
+
+
+@njit(cache=True, nogil=True)
+def payment_codes(cand, u_paid, one, scale, cashless, account, account_open, digital, cash):  # pragma: no cover
+    """S1-M3: how each kept act is paid: digitally when u < the citizen's cashless share today,
+    1 - (1 - share) x scale, and the citizen has an open account; cash otherwise. `one` and `scale`
+    come in the share's own precision, as NumPy computes it with Python floats."""
+    out = np.empty(len(cand), np.int8)
+    for i in range(len(cand)):
+        c = cand[i]
+        share = one - (one - cashless[c]) * scale
+        out[i] = digital if u_paid[i] < share and account[c] == account_open else cash
+    return out
