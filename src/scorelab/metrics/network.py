@@ -6,8 +6,6 @@ copied into the run folder), and stored in the manifest for the summary.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-
 import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
@@ -28,16 +26,14 @@ def network_measures(network, initial_indptr: np.ndarray, initial_indices: np.nd
         "listed_isolated_share": float((deg[listed] == 0).mean()) if listed.any() else None,
     }
     final = _final_matrix(network)
-    # the components and the correlations are independent, and scipy and NumPy let go of the GIL
-    # in their loops: the components are found on a second thread meanwhile (issue 12)
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="scorelab-network") as pool:
-        components = pool.submit(connected_components, final, directed=False)
-        homophily = None
-        if score is not None and np.ptp(score) > 0:
-            initial = sp.csr_matrix((np.ones(len(initial_indices), np.int8), initial_indices, initial_indptr),
-                                    shape=(n, n))
-            homophily = _edge_correlation(initial, score), _edge_correlation(final, score)
-        k, labels = components.result()
+    # in turn, not side by side: at 10M the components' float copy and transpose of the graph and
+    # the correlations' arrays of every tie end together passed the memory budget (issue 12)
+    k, labels = connected_components(final, directed=False)
+    homophily = None
+    if score is not None and np.ptp(score) > 0:
+        initial = sp.csr_matrix((np.ones(len(initial_indices), np.int8), initial_indices, initial_indptr),
+                                shape=(n, n))
+        homophily = _edge_correlation(initial, score), _edge_correlation(final, score)
     out["largest_component_share"] = float(np.bincount(labels).max() / n) if n else 0.0
     out["components"] = int(k)
     if homophily is not None:
