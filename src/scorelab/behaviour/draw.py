@@ -124,6 +124,7 @@ class Behaviour:
         self._due_ptr = np.searchsorted(due[order], np.arange(31))
         self._age18 = np.flatnonzero(self.age == 18).astype(np.int32)
         self.economy = None  # consequences.economy.Economy, attached by the engine
+        self._bounds = [self._dynamic_max(k, e) for k, e in enumerate(EVENTS)]  # (dyn_max, unemployment) per type
         self._age6_17 = np.flatnonzero((self.age >= 6) & (self.age <= 17)).astype(np.int32)
 
     def new_state(self) -> CitizenState:
@@ -190,7 +191,7 @@ class Behaviour:
             if k not in self._alias and k not in self._pool:
                 continue
             rng = stream(self.seed, "behaviour", k, day)
-            dyn_max, _ = self._dynamic_max(k, e)
+            dyn_max = self._bounds[k][0]
             if k in self._alias:
                 prob, alias, total = self._alias[k]
                 count = rng.poisson(self.rates[k].per_day * total * dyn_max)
@@ -205,9 +206,9 @@ class Behaviour:
     def _poisson_type(self, k: int, e, day: int, st: CitizenState,
                       drawn: tuple[np.ndarray, np.ndarray, np.ndarray | None] | None
                       ) -> tuple[np.ndarray, np.ndarray]:
-        """Today's acts of one type: candidates (drawn ahead for the static types, from today's
-        pool otherwise), thinned by the dynamic factor, with the way each purchase is paid."""
-        dyn_max, unemp = self._dynamic_max(k, e)
+        """Today's acts of one type: candidates (`drawn` by _static_draws for the static types, from
+        today's pool otherwise), thinned by the dynamic factor, with the way each purchase is paid."""
+        dyn_max, unemp = self._bounds[k]
         weight_ok = None
         if drawn is not None:
             cand, u, u_paid = drawn

@@ -183,8 +183,8 @@ def simulate(society: Society, cr: CompiledRegime, days: int, seed: int, folder:
 
 
 class _MadeByType:
-    """The day's made attempts grouped by event type with one stable sort, so each gate takes its
-    own types' slices instead of scanning every event (issue 12)."""
+    """The day's made attempts grouped by event type (a counting sort), so each gate takes its own
+    types' slices instead of scanning every event (issue 12)."""
 
     def __init__(self, events: EventBatch) -> None:
         self.order, self.bounds = _made_by_type(events.etype, events.outcome, MADE, N_EVENT_TYPES)

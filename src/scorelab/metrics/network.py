@@ -26,18 +26,14 @@ def network_measures(network, initial_indptr: np.ndarray, initial_indices: np.nd
         "listed_isolated_share": float((deg[listed] == 0).mean()) if listed.any() else None,
     }
     final = _final_matrix(network)
-    # in turn, not side by side: at 10M the components' float copy and transpose of the graph and
-    # the correlations' arrays of every tie end together passed the memory budget (issue 12)
     k, labels = connected_components(final, directed=False)
-    homophily = None
+    out["largest_component_share"] = float(np.bincount(labels).max() / n) if n else 0.0
+    out["components"] = int(k)
     if score is not None and np.ptp(score) > 0:
         initial = sp.csr_matrix((np.ones(len(initial_indices), np.int8), initial_indices, initial_indptr),
                                 shape=(n, n))
-        homophily = _edge_correlation(initial, score), _edge_correlation(final, score)
-    out["largest_component_share"] = float(np.bincount(labels).max() / n) if n else 0.0
-    out["components"] = int(k)
-    if homophily is not None:
-        out["score_homophily_initial_graph"], out["score_homophily_final_graph"] = homophily
+        out["score_homophily_initial_graph"] = _edge_correlation(initial, score)
+        out["score_homophily_final_graph"] = _edge_correlation(final, score)
     else:
         out["score_homophily_initial_graph"] = out["score_homophily_final_graph"] = None
     return out
