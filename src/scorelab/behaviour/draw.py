@@ -237,11 +237,7 @@ class Behaviour:
         and internet access (without it the online share of an act does not happen; a citizen
         whose access a regime cut still tries, and is refused: consequences/daily.py)."""
         per = self.perception
-        response, stake = NO_RESPONSE, 0.0
-        if e.deterrable and per.penalty[k] > 0 and per.p[k] > 0:
-            response, stake = DETERRED, per.penalty[k] ** per.b
-        elif e.polarity > 0 and per.reward[k] > 0 and per.p[k] > 0 and per.reward_response > 0:
-            response, stake = REWARDED, per.reward[k] ** per.b
+        response, stake = self._response(k, e)
         rate_mod = st.rate_mod.get(k)
         online = e.online_share > 0
         # NumPy divides a float32 rate modifier by a Python float in float32 when nothing else
@@ -259,16 +255,26 @@ class Behaviour:
         """Each citizen's share of payments made digitally today (S1-M3; grows when the share is dated)."""
         return 1.0 - (1.0 - self.cashless[cit]) * self.cashless_scale
 
+    def _response(self, k: int, e) -> tuple[int, float]:
+        """How the regime's perceived risk moves an act of type k (behaviour/thinning.py's
+        NO_RESPONSE, DETERRED or REWARDED), and its stake: penalty^b or reward^b."""
+        per = self.perception
+        if e.deterrable and per.penalty[k] > 0 and per.p[k] > 0:
+            return DETERRED, per.penalty[k] ** per.b
+        if e.polarity > 0 and per.reward[k] > 0 and per.p[k] > 0 and per.reward_response > 0:
+            return REWARDED, per.reward[k] ** per.b
+        return NO_RESPONSE, 0.0
+
     def _deterrence(self, k: int, e, cand: np.ndarray, st: CitizenState) -> np.ndarray | float:
         """S2-N8 and Becker: an aware citizen's rate falls with (p^a)(f^b); the unaware do not react."""
         per = self.perception
-        if e.deterrable and per.penalty[k] > 0 and per.p[k] > 0:
-            p = np.minimum(st.belief[cand] * per.p[k], 1.0)
-            return 1.0 - st.aware[cand] * (p ** per.a) * (per.penalty[k] ** per.b)
-        if e.polarity > 0 and per.reward[k] > 0 and per.p[k] > 0 and per.reward_response > 0:
-            p = np.minimum(st.belief[cand] * per.p[k], 1.0)
-            return 1.0 + st.aware[cand] * per.reward_response * (p ** per.a) * (per.reward[k] ** per.b)
-        return 1.0
+        response, stake = self._response(k, e)
+        if response == NO_RESPONSE:
+            return 1.0
+        p = np.minimum(st.belief[cand] * per.p[k], 1.0)
+        if response == DETERRED:
+            return 1.0 - st.aware[cand] * (p ** per.a) * stake
+        return 1.0 + st.aware[cand] * per.reward_response * (p ** per.a) * stake
 
     def _month(self, day: int, st: CitizenState) -> list[tuple[int, np.ndarray, np.ndarray]]:
         """S2-N1: each borrower's monthly instalment is on time, late or missed; 3 missed = default.
