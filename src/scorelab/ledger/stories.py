@@ -16,7 +16,8 @@ import duckdb
 import numpy as np
 
 import scorelab
-from scorelab.ledger.explain import RegimeInfo, _rows, _sql_path, explain, regime_info
+from scorelab.ledger.explain import RegimeInfo, _rows, _sql_path, explain_many, regime_info
+from scorelab.ledger.score_paths import LedgerColumns, ScorePaths, score_paths, union_lengths
 from scorelab.store.runfolder import read_manifest
 
 TRAP_DAYS = 365
@@ -88,17 +89,21 @@ def _pick(folder: Path) -> list[dict]:
     info = regime_info(folder)
     days = int(manifest.get("days", 0))
     f = {name: _sql_path(folder / f"{name}.parquet") for name in ("ledger", "list_events", "measures")}
+    ledger = LedgerColumns.read(folder / "ledger.parquet")
+    paths = score_paths(ledger, days)
     con = duckdb.connect()
     try:
         picks = {
             "false_records": _false_records(con, f),
-            "association_only": _association_only(con, f),
-            "redeemed": _redeemed(con, f, info),
-            "poverty_trap": _poverty_trap(con, f, info, days),
+            "association_only": _association_only(ledger),
+            "redeemed": _redeemed(con, f, info, paths),
+            "poverty_trap": _poverty_trap(con, f, info, days, paths),
             "most_rewarded": _most_rewarded(con, f),
         }
     finally:
         con.close()
+    chosen = [pick for pick in picks.values() if pick is not None]
+    explained = dict(zip([c for c, _, _ in chosen], explain_many(folder, [c for c, _, _ in chosen]), strict=True))
     out = []
     for key, pick in picks.items():
         entry = {"criterion": key, "description": CRITERIA[key]}
@@ -107,7 +112,7 @@ def _pick(folder: Path) -> list[dict]:
                          note="no citizen in this run meets this criterion; skipped")
         else:
             citizen, value, why = pick
-            entry.update(citizen=citizen, value=value, why=why, explanation=explain(folder, citizen))
+            entry.update(citizen=citizen, value=value, why=why, explanation=explained[citizen])
         out.append(entry)
     return out
 
@@ -125,34 +130,34 @@ def _false_records(con, f) -> tuple[int, object, str] | None:
     return r["citizen"], r["n"], f"{r['n']} sanction(s) that rested on false records"
 
 
-def _association_only(con, f) -> tuple[int, object, str] | None:
-    r = _first(con, f"""
-        select citizen, sum(delta) filter (where channel = 'association') as assoc,
-               count(*) filter (where channel = 'association' and delta < 0) as n
-        from {f['ledger']} group by citizen
-        having count(*) filter (where channel = 'association' and delta < 0) > 0
-           and count(*) filter (where channel not in ('association', 'time') and delta < 0) = 0
-        order by assoc, citizen limit 1""")
-    if r is None:
+def _association_only(ledger: LedgerColumns) -> tuple[int, object, str] | None:
+    """Points lost by association (channel 'association') and none for own records (any other channel
+    but time); the largest association loss, then the lowest citizen."""
+    if not len(ledger.citizen):
         return None
-    why = f"lost {-r['assoc']:.2f} points in {r['n']} association penalties, none for records of their own"
-    return r["citizen"], r["assoc"], why
+    n = int(ledger.citizen.max()) + 1
+    assoc, negative = ledger.channel_is("association"), ledger.delta < 0
+    own = ~assoc & ~ledger.channel_is("time") & (ledger.channel >= 0)
+    lost = np.bincount(ledger.citizen[assoc & negative], minlength=n)
+    own_lost = np.bincount(ledger.citizen[own & negative], minlength=n)
+    total = np.bincount(ledger.citizen[assoc], weights=ledger.delta[assoc], minlength=n)
+    only = np.flatnonzero((lost > 0) & (own_lost == 0))
+    if not len(only):
+        return None
+    c = int(only[np.lexsort((only, total[only]))[0]])
+    why = f"lost {-total[c]:.2f} points in {lost[c]} association penalties, none for records of their own"
+    return c, float(total[c]), why
 
 
-def _redeemed(con, f, info: RegimeInfo) -> tuple[int, object, str] | None:
-    """Net score (sum of deltas per scorer, so 'below initial' is net < 0) dipped and came back to >= 0."""
-    score = _first(con, f"""
-        with d as (select citizen, scorer, day, sum(delta) as d from {f['ledger']} group by all),
-        r as (select *, sum(d) over w as net from d
-              window w as (partition by citizen, scorer order by day rows between unbounded preceding and current row)),
-        m as (select *, min(net) over w as low from r
-              window w as (partition by citizen, scorer order by day rows between unbounded preceding and current row))
-        select citizen, min(low) as depth, first(day order by low, day) as day
-        from m where low < -{EPS} and net >= -{EPS}
-        group by citizen order by depth, citizen limit 1""")
-    if score is not None:
-        return (score["citizen"], score["depth"],
-                f"fell {-score['depth']:.2f} points below the initial score and was back at it by day {score['day']}")
+def _redeemed(con, f, info: RegimeInfo, paths: ScorePaths) -> tuple[int, object, str] | None:
+    """Net score (sum of deltas per scorer, so 'below initial' is net < 0) dipped and came back to >= 0:
+    the deepest dip (then the lowest citizen, then the first day back at that depth)."""
+    back = np.flatnonzero((paths.low < -EPS) & (paths.net >= -EPS))
+    if len(back):
+        i = back[np.lexsort((paths.day[back], paths.citizen[back], paths.low[back]))[0]]
+        depth = float(paths.low[i])
+        return (int(paths.citizen[i]), depth,
+                f"fell {-depth:.2f} points below the initial score and was back at it by day {int(paths.day[i])}")
     punitive = info.punitive_lists()
     if not punitive:
         return None
@@ -164,60 +169,43 @@ def _redeemed(con, f, info: RegimeInfo) -> tuple[int, object, str] | None:
     return r["citizen"], r["reason"], f"left list {r['list']} by {r['reason']} on day {r['day']}"
 
 
-def _poverty_trap(con, f, info: RegimeInfo, days: int) -> tuple[int, object, str] | None:
+def _poverty_trap(con, f, info: RegimeInfo, days: int, paths: ScorePaths) -> tuple[int, object, str] | None:
     """Days on a punitive list or in the bottom tier, as a union of intervals per citizen."""
-    spans: dict[int, list[tuple[int, int]]] = {}
+    spans: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     punitive = info.punitive_lists()
     if punitive:
         rows = _rows(con, f"""select citizen, list, day, action from {f['list_events']} where list in $lists
                               order by citizen, list, day, action = 'enter'""", {"lists": punitive})
         open_at: dict[tuple[int, str], int] = {}
+        listed: list[tuple[int, int, int]] = []
         for r in rows:
             key = (r["citizen"], r["list"])
             if r["action"] == "enter":
                 open_at.setdefault(key, r["day"])
             elif key in open_at:
-                spans.setdefault(r["citizen"], []).append((open_at.pop(key), r["day"]))
-        for (citizen, _), start in open_at.items():
-            spans.setdefault(citizen, []).append((start, days))
+                listed.append((r["citizen"], open_at.pop(key), r["day"]))
+        listed += [(citizen, start, days) for (citizen, _), start in open_at.items()]
+        if listed:
+            spans.append(tuple(np.array(col, np.int64) for col in zip(*listed, strict=True)))
     for name, s in info.scorers.items():
         if len(s.tier_names) < 2:
             continue
         bottom_below = float(s.compiled.tier_mins_ascending[1])  # the second-lowest tier's minimum
-        rows = _rows(con, f"""
-            with d as (select citizen, day, sum(delta) as d from {f['ledger']} where scorer = $s group by all),
-            r as (select citizen, day, sum(d) over w as net, lead(day, 1, $days) over w2 as next_day from d
-                  window w as (partition by citizen order by day rows between unbounded preceding and current row),
-                         w2 as (partition by citizen order by day))
-            select citizen, day, next_day from r where $initial + net < $below""",
-                     {"s": name, "days": days, "initial": s.initial, "below": bottom_below})
-        for r in rows:
-            spans.setdefault(r["citizen"], []).append((r["day"], r["next_day"]))
+        low = np.flatnonzero((paths.scorer == paths.code(name)) & (s.initial + paths.net < bottom_below))
+        spans.append((paths.citizen[low], paths.day[low], paths.next_day[low]))
     if not spans:
         return None
-    lengths = {c: _union_length(v) for c, v in spans.items()}
-    length = max(lengths.values())
-    if length <= 0:
+    who, lengths = union_lengths(*(np.concatenate(col) for col in zip(*spans, strict=True)))
+    if not len(who) or lengths.max() <= 0:
         return None
-    tied = sorted(c for c, v in lengths.items() if v == length)
+    length = int(lengths.max())
+    tied = [int(c) for c in who[lengths == length]]  # ascending
     sanctions = {r["citizen"]: r["n"] for r in _rows(
         con, f"select citizen, count(*) as n from {f['measures']} where kind = 'sanction' and citizen in $tied "
              "group by citizen", {"tied": tied[:10_000]})}
     citizen = min(tied, key=lambda c: (-sanctions.get(c, 0), c))  # among equals, the most sanctioned
     reached = f"at least {TRAP_DAYS}" if length >= TRAP_DAYS else f"the longest in this run; no one reached {TRAP_DAYS}"
     return citizen, length, f"{length} days on a punitive list or in the bottom tier ({reached})"
-
-
-def _union_length(spans: list[tuple[int, int]]) -> int:
-    total, end = 0, None
-    for a, b in sorted(spans):
-        if end is None or a > end:
-            total += b - a
-            end = b
-        elif b > end:
-            total += b - end
-            end = b
-    return total
 
 
 def _most_rewarded(con, f) -> tuple[int, object, str] | None:

@@ -18,6 +18,7 @@ import hashlib
 import json
 import traceback
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -300,6 +301,13 @@ def build_report(run: str | Path, vs: Sequence[str | Path] = (), runs_dir: str |
     if len(rds) > MAX_RUNS:
         raise ScorelabError(f"got {len(rds)} runs", key="--vs", allowed=f"at most {MAX_RUNS} runs in one report")
     links = S.IN_PAGE  # ids and keys link to the report's own glossary, which links on to `docs`
+    with ThreadPoolExecutor(1) as pool:  # stories read the ledgers (Arrow, DuckDB) while the figures are drawn
+        picked = [pool.submit(_guard, "citizen stories", lambda rd=rd: _stories(rd, links)) for rd in rds] \
+            if stories else []
+        return _page(rds, links, picked if stories else None, docs)
+
+
+def _page(rds: list[RunData], links: str, stories: list[Future] | None, docs: str) -> str:
     many = len(rds) > 1
     facts = [_guard(f"answers for {rd.run_id}", lambda rd=rd: run_facts(rd)) for rd in rds]
     for f, rd in zip(facts, rds, strict=True):
@@ -326,8 +334,8 @@ def build_report(run: str | Path, vs: Sequence[str | Path] = (), runs_dir: str |
         "cards": _guard("regime card", lambda: _cards(rds, links)),
         "network": [rd.summary.get("network") or {} for rd in rds],
         "groups": [{"run_id": rd.run_id, "tables": _guard("group tables", lambda rd=rd: _groups(rd))} for rd in rds],
-        "stories": [{"run_id": rd.run_id, "picked": _guard("citizen stories", lambda rd=rd: _stories(rd, links))}
-                    for rd in rds] if stories else None,
+        "stories": [{"run_id": rd.run_id, "picked": p.result()} for rd, p in zip(rds, stories, strict=True)]
+        if stories is not None else None,
         "assumptions": [{"run_id": rd.run_id, "regime": rd.regime_data.get("name", "?"),
                          "data": _guard("assumptions", lambda rd=rd: _assumptions(rd))} for rd in rds],
         "glossary": _guard("mechanisms and sources", lambda: _glossary(rds)),
