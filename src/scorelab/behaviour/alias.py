@@ -10,7 +10,7 @@ import numpy as np
 from numba import njit
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def build_alias(weights):  # pragma: no cover - compiled
     """Return (prob, alias) for weights (not all zero)."""
     n = len(weights)

@@ -12,6 +12,7 @@ baseline share them (common random numbers): deterrence only moves acceptance th
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -108,16 +109,12 @@ class Behaviour:
         # static propensity per event type: an alias table, or a plain pool when weights are equal
         self._alias: dict[int, tuple[np.ndarray, np.ndarray, float]] = {}
         self._pool: dict[int, np.ndarray] = {}
-        everyone = np.arange(self.n)
-        for k, e in enumerate(EVENTS):
-            if e.schedule is None and e.eligible in STATIC_ELIGIBILITY and self.rates[k].per_day > 0:
-                w = self._static_weight(k, everyone)
-                total = float(w.sum())
-                if self.rates[k].traits and total > 0:
-                    prob, alias = build_alias(w)
-                    self._alias[k] = (prob, alias, total)
-                else:
-                    self._pool[k] = np.flatnonzero(w > 0).astype(np.int32)
+        static = [k for k, e in enumerate(EVENTS)
+                  if e.schedule is None and e.eligible in STATIC_ELIGIBILITY and self.rates[k].per_day > 0]
+        # two types at a time: exp and the alias construction release the GIL (issue 12)
+        with ThreadPoolExecutor(2, thread_name_prefix="scorelab-alias") as pool:
+            for k, table in zip(static, pool.map(self._static_table, static), strict=True):
+                (self._alias if isinstance(table, tuple) else self._pool)[k] = table
         due = society.cols["loan_due_day"].astype(np.int64)
         order = np.argsort(due, kind="stable")
         self._due_order = order.astype(np.int32)
@@ -156,22 +153,37 @@ class Behaviour:
         self._update_state(events, st)
         return events
 
-    def _static_weight(self, k: int, cand: np.ndarray) -> np.ndarray:
-        """Propensity from fixed attributes: exp(sum coef * covariate), capped; 0 if ineligible."""
+    def _static_table(self, k: int) -> tuple[np.ndarray, np.ndarray, float] | np.ndarray:
+        """A type's alias table (prob, alias, total weight), or its pool when the weights are equal."""
+        w = self._static_weight(k)
+        total = float(w.sum())
+        if self.rates[k].traits and total > 0:
+            prob, alias = build_alias(w)
+            return prob, alias, total
+        return np.flatnonzero(w > 0).astype(np.int32)
+
+    def _static_weight(self, k: int, cand: np.ndarray | None = None) -> np.ndarray:
+        """Propensity from fixed attributes: exp(sum coef * covariate), capped; 0 if ineligible.
+        Of the candidates `cand`, or of every citizen (the columns as they are, not gathered)."""
         e, traits = EVENTS[k], self.rates[k].traits
-        w = np.ones(len(cand), np.float64)
-        z = np.zeros(len(cand), np.float32)
+
+        def of(column: np.ndarray) -> np.ndarray:
+            return column if cand is None else column[cand]
+
+        size = self.n if cand is None else len(cand)
+        w = np.ones(size, np.float64)
+        z = np.zeros(size, np.float32)
         for t, coef in traits.items():
             if t != "unemployed":
-                z += coef * self._cov[t][cand]
+                z += coef * of(self._cov[t])
         if traits:
             w = np.minimum(np.exp(z, dtype=np.float64), self.max_trait)
-        a = self.age[cand]
+        a = of(self.age)
         ok = (a >= e.min_age) & (a <= e.max_age)
         if e.eligible == "dog_owner":
-            ok &= self.dog_owner[cand]
+            ok &= of(self.dog_owner)
         if e.eligible == "white_collar":
-            ok &= self.white_collar[cand]
+            ok &= of(self.white_collar)
         return np.where(ok, w, 0.0)
 
     def _dynamic_max(self, k: int, e) -> tuple[float, float]:
