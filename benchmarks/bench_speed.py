@@ -109,9 +109,12 @@ def main() -> None:
     args = ap.parse_args()
     trees = [(t.split("=", 1)[0], Path(t.split("=", 1)[1]).resolve()) for t in args.tree] or [("now", ROOT)]
     cases = args.case or ["1m", "1m-nobase", "100k"]
-    for _, tree in trees:  # warm each tree's numba cache and imports
+    for _, tree in trees:  # warm each tree's numba cache and imports (the report's kernels too)
         with tempfile.TemporaryDirectory() as tmp:
-            _child(tree, ["run", "unified", "-n", "2000", "-d", "10", "--out", tmp, "-q"])
+            _child(tree, ["run", "unified", "-n", "2000", "-d", "10", "--out", tmp, "-q", "--no-baseline"])
+            if any(CASES[key].report for key in cases):
+                folder = next(Path(tmp).glob("*/manifest.json")).parent
+                _child(tree, ["report", str(folder), "--out", str(Path(tmp) / "r.html")])
     results: dict[tuple[str, str], list[tuple[float, float]]] = {}
     for rnd in range(args.repeat):
         for key in cases:
