@@ -125,6 +125,19 @@ def summarize(folder: Path, baseline_folder: Path | None = None, citizens: pa.Ta
     return out
 
 
+def _sums_by_label(labels: pa.ChunkedArray, values: np.ndarray) -> dict[str, float]:
+    """{label: sum of its values}, labels in sorted order, each sum in file order. A dictionary column
+    is summed by its codes (not by sorting its strings: 0.5 s at 1M citizens, issue 12)."""
+    if pa.types.is_dictionary(labels.type) and labels.null_count == 0:
+        column = labels.combine_chunks()
+        names = np.array(column.dictionary.to_pylist(), dtype=object)
+        sums = np.bincount(column.indices.to_numpy(zero_copy_only=False), values, len(names))
+        used = np.bincount(column.indices.to_numpy(zero_copy_only=False), minlength=len(names)) > 0
+        return {str(k): float(sums[i]) for i, k in sorted(enumerate(names), key=lambda x: str(x[1])) if used[i]}
+    names, code = np.unique(labels.to_numpy(zero_copy_only=False).astype(str), return_inverse=True)
+    return {str(k): float(v) for k, v in zip(names, np.bincount(code, values, len(names)), strict=True)}
+
+
 def _harm_and_inequality(con, folder: Path, m: dict, cit, citizen_years: float, base: Path | None) -> dict:
     """Issue 4: inequality, mobility, poverty traps, network, children, groups."""
     n, days = int(m["society"]["citizens"]), int(m["days"])
@@ -176,12 +189,9 @@ def _harm_and_inequality(con, folder: Path, m: dict, cit, citizen_years: float, 
         f"AND cause_citizen <> citizen").fetchone()[0]
     out["children_barred"] = 1000.0 * children / citizen_years
     # float sums in a fixed order (file order), not DuckDB's parallel sum, whose order follows the threads
-    mk = pq.read_table(folder / "measures.parquet", columns=["kind", "money"])
-    kinds = mk.column("kind").to_numpy(zero_copy_only=False).astype(str)
+    mk = pq.read_table(folder / "measures.parquet", columns=["kind", "money"]).unify_dictionaries()
     money = np.nan_to_num(mk.column("money").to_numpy(zero_copy_only=False).astype(np.float64))
-    names, code = np.unique(kinds, return_inverse=True)
-    out["money_by_kind"] = {str(k): float(v) for k, v in zip(names, np.bincount(code, money, len(names)),
-                                                               strict=True)}
+    out["money_by_kind"] = _sums_by_label(mk.column("kind"), money)
     per = con.execute(f"SELECT citizen, count(*), count(*) FILTER (WHERE wrongful) FROM "
                       f"{_q(folder, 'measures.parquet')} WHERE kind = 'sanction' GROUP BY 1").fetchall()
     sanctions = np.zeros(n)

@@ -125,7 +125,9 @@ def draw_citizens(n: int, seed: int, m: dict[str, Any]) -> dict[str, np.ndarray]
     hh_log = np.log(mean) - sigma**2 / 2 + premium - premium.mean() + sigma * hh_rng.standard_normal(n_households)
     income = np.exp(hh_log[household] + 0.1 * rng.standard_normal(n)).astype(np.float32)
     log_inc = np.log(income)
-    income_decile = np.minimum((np.argsort(np.argsort(income, kind="stable"), kind="stable") * 10) // n, 9)
+    rank = np.empty(n, np.intp)  # each citizen's place in the income order: the inverse of the stable sort
+    rank[np.argsort(income, kind="stable")] = np.arange(n)
+    income_decile = np.minimum((rank * 10) // n, 9)
 
     sector = _draw_sectors(age, college, m["employment"]["sectors"], rng)
 
