@@ -180,3 +180,29 @@ def test_every_sourced_block_is_listed(runs, ids):
     for m in (*s.sanctions, *s.rewards):
         assert any(p.endswith(f"[{m.name}]") for p in blocks)
     assert all(("source" in b) or b.get("assumption") for b in blocks.values())
+
+
+def test_compiled_templates_render_as_fresh_ones_and_a_damaged_cache_is_no_cache(demo_run, tmp_path):
+    """issue 12: templates compiled once are kept between processes (Jinja's bytecode cache); what they
+    render equals a fresh compile, and damaged cache files are compiled afresh, not an error."""
+    from scorelab.ledger.explain import explain, render_account
+    from scorelab.report.render import _CompiledTemplates, _env
+
+    e = explain(demo_run, 0)
+
+    def render(env) -> str:
+        return env.get_template("explain.md.j2").render(mode="md", e=e, account=render_account(e, "md"), docs="d/")
+
+    fresh = render(_env(False))
+    cache = tmp_path / "compiled"
+    cache.mkdir()
+    assert render(_env(False, _CompiledTemplates(str(cache)))) == fresh  # compiles and keeps
+    kept = sorted(cache.iterdir())
+    assert kept
+    assert render(_env(False, _CompiledTemplates(str(cache)))) == fresh  # loads what was kept
+    for f in kept:
+        f.write_bytes(b"not a compiled template")
+    assert render(_env(False, _CompiledTemplates(str(cache)))) == fresh
+    for f in kept:
+        f.write_bytes(f.read_bytes()[:40])  # the header and part of the checksum: unreadable
+    assert render(_env(False, _CompiledTemplates(str(cache)))) == fresh

@@ -15,7 +15,7 @@ import math
 import re
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, FileSystemBytecodeCache, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup, escape
 
 from scorelab.report import sources as S
@@ -208,8 +208,33 @@ def safe_url(url: Any) -> str | None:
 
 
 # ============================================================================ environments
-def _env(autoescape: bool) -> Environment:
-    env = Environment(loader=PackageLoader("scorelab.report", "templates"),
+class _CompiledTemplates(FileSystemBytecodeCache):
+    """Compiled templates kept between processes (Jinja's per-user private temporary folder), so a
+    report does not compile its templates again each time (0.4 s, issue 12). A cache that cannot be
+    read or written is no cache: the template is compiled as before."""
+
+    def load_bytecode(self, bucket) -> None:
+        try:
+            super().load_bytecode(bucket)
+        except Exception:  # unreadable or damaged (a pickle or marshal error): compile afresh
+            bucket.reset()
+
+    def dump_bytecode(self, bucket) -> None:
+        try:
+            super().dump_bytecode(bucket)
+        except OSError:
+            pass
+
+
+def _compiled_templates() -> FileSystemBytecodeCache | None:
+    try:
+        return _CompiledTemplates()
+    except (OSError, RuntimeError):  # no private temporary folder to be had
+        return None
+
+
+def _env(autoescape: bool, compiled: FileSystemBytecodeCache | None = None) -> Environment:
+    env = Environment(loader=PackageLoader("scorelab.report", "templates"), bytecode_cache=compiled,
                       autoescape=select_autoescape(default=True, default_for_string=True) if autoescape else False,
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
     env.filters.update(measure=measure, plain=plain, pnum=pnum, pts=pts, amount=amount, mean=mean_of, md_cell=md_cell,
@@ -223,12 +248,12 @@ def _env(autoescape: bool) -> Environment:
 
 @functools.cache
 def html_env() -> Environment:
-    return _env(True)
+    return _env(True, _compiled_templates())
 
 
 @functools.cache
 def text_env() -> Environment:
-    return _env(False)
+    return _env(False, _compiled_templates())
 
 
 def render_html(template: str, **context: Any) -> str:
