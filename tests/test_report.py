@@ -184,25 +184,29 @@ def test_every_sourced_block_is_listed(runs, ids):
 
 def test_compiled_templates_render_as_fresh_ones_and_a_damaged_cache_is_no_cache(demo_run, tmp_path):
     """issue 12: templates compiled once are kept between processes (Jinja's bytecode cache); what they
-    render equals a fresh compile, and damaged cache files are compiled afresh, not an error."""
+    render equals a fresh compile in the text and the HTML environment sharing one folder (Jinja keys a
+    template by name only, yet autoescape changes what it compiles to), and damaged cache files are
+    compiled afresh, not an error."""
     from scorelab.ledger.explain import explain, render_account
-    from scorelab.report.render import _CompiledTemplates, _env
+    from scorelab.report.render import _compiled_templates, _env
 
     e = explain(demo_run, 0)
+    account = [*render_account(e, "md"), "citizen 7's <record>"]  # text that escaping changes
 
     def render(env) -> str:
-        return env.get_template("explain.md.j2").render(mode="md", e=e, account=render_account(e, "md"), docs="d/")
+        return env.get_template("explain.md.j2").render(mode="md", e=e, account=account, docs="d/")
 
-    fresh = render(_env(False))
+    fresh = {True: render(_env(True)), False: render(_env(False))}
+    assert fresh[True] != fresh[False]  # escaping differs: a shared cache would show
     cache = tmp_path / "compiled"
     cache.mkdir()
-    assert render(_env(False, _CompiledTemplates(str(cache)))) == fresh  # compiles and keeps
+    for _ in range(2):  # compiles and keeps, then loads what was kept
+        for autoescape in (True, False):
+            assert render(_env(autoescape, _compiled_templates(autoescape, str(cache)))) == fresh[autoescape]
     kept = sorted(cache.iterdir())
-    assert kept
-    assert render(_env(False, _CompiledTemplates(str(cache)))) == fresh  # loads what was kept
-    for f in kept:
-        f.write_bytes(b"not a compiled template")
-    assert render(_env(False, _CompiledTemplates(str(cache)))) == fresh
-    for f in kept:
-        f.write_bytes(f.read_bytes()[:40])  # the header and part of the checksum: unreadable
-    assert render(_env(False, _CompiledTemplates(str(cache)))) == fresh
+    assert len(kept) >= 2
+    for damage in (lambda b: b"not a compiled template", lambda b: b[:40]):  # bad header; cut in the checksum
+        for f in sorted(cache.iterdir()):
+            f.write_bytes(damage(f.read_bytes()))
+        for autoescape in (True, False):
+            assert render(_env(autoescape, _compiled_templates(autoescape, str(cache)))) == fresh[autoescape]

@@ -11,10 +11,12 @@ interval, so a template works the same for one run and for a set.
 from __future__ import annotations
 
 import functools
+import hashlib
 import math
 import re
 from typing import Any
 
+import jinja2
 from jinja2 import Environment, FileSystemBytecodeCache, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup, escape
 
@@ -226,9 +228,16 @@ class _CompiledTemplates(FileSystemBytecodeCache):
             pass
 
 
-def _compiled_templates() -> FileSystemBytecodeCache | None:
+_OPTIONS = {"trim_blocks": True, "lstrip_blocks": True, "keep_trailing_newline": True}
+
+
+def _compiled_templates(autoescape: bool, where: str | None = None) -> FileSystemBytecodeCache | None:
+    """The cache of one environment's compiled templates. Jinja keys a template by its name and file
+    only, yet what it compiles to depends on the environment (autoescape above all), so each set of
+    options gets its own file names."""
+    options = hashlib.sha256(repr((autoescape, sorted(_OPTIONS.items()), jinja2.__version__)).encode()).hexdigest()
     try:
-        return _CompiledTemplates()
+        return _CompiledTemplates(where, pattern=f"scorelab-{options[:16]}-%s.cache")
     except (OSError, RuntimeError):  # no private temporary folder to be had
         return None
 
@@ -236,7 +245,7 @@ def _compiled_templates() -> FileSystemBytecodeCache | None:
 def _env(autoescape: bool, compiled: FileSystemBytecodeCache | None = None) -> Environment:
     env = Environment(loader=PackageLoader("scorelab.report", "templates"), bytecode_cache=compiled,
                       autoescape=select_autoescape(default=True, default_for_string=True) if autoescape else False,
-                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+                      undefined=StrictUndefined, **_OPTIONS)
     env.filters.update(measure=measure, plain=plain, pnum=pnum, pts=pts, amount=amount, mean=mean_of, md_cell=md_cell,
                        plural=plural, capfirst=capfirst,
                        mechanism_links=mechanism_links, link=link, safe_url=safe_url, anchor=S.anchor,
@@ -248,12 +257,12 @@ def _env(autoescape: bool, compiled: FileSystemBytecodeCache | None = None) -> E
 
 @functools.cache
 def html_env() -> Environment:
-    return _env(True, _compiled_templates())
+    return _env(True, _compiled_templates(True))
 
 
 @functools.cache
 def text_env() -> Environment:
-    return _env(False, _compiled_templates())
+    return _env(False, _compiled_templates(False))
 
 
 def render_html(template: str, **context: Any) -> str:
