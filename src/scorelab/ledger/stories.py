@@ -40,7 +40,7 @@ CACHE = "stories.json"  # written into the run folder the first time its stories
 def stories(folder: Path) -> list[dict]:
     """One entry per criterion: criterion, description, citizen, value, why, explanation (or a note).
 
-    Picking them reads the whole ledger (most of a report's time at 1M citizens), so the first call
+    Picking them reads the whole ledger (3-4 s at 1M citizens, the report's largest part), so the first call
     keeps them in the run folder's stories.json and later calls read that (issue 12). A run folder
     does not change once published; the cache names the scorelab version that wrote it."""
     folder = Path(folder)
