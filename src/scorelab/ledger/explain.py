@@ -270,11 +270,6 @@ def _in_cohort(manifest: dict, citizen: int, n: int) -> bool:
     return bool(rng.random() < led["cohort_share"])
 
 
-def _load(folder: Path, c: int) -> dict[str, Any]:
-    """Every row about citizen `c` (see _load_many)."""
-    return _load_many(folder, [c])[c]
-
-
 def _load_many(folder: Path, cs: list[int]) -> dict[int, dict[str, Any]]:
     """Every row about each citizen of `cs`, read with one pass per table and citizen column.
 

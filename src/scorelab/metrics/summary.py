@@ -130,10 +130,10 @@ def _sums_by_label(labels: pa.ChunkedArray, values: np.ndarray) -> dict[str, flo
     is summed by its codes (not by sorting its strings: 0.5 s at 1M citizens, issue 12)."""
     if pa.types.is_dictionary(labels.type) and labels.null_count == 0:
         column = labels.combine_chunks()
-        names = np.array(column.dictionary.to_pylist(), dtype=object)
-        sums = np.bincount(column.indices.to_numpy(zero_copy_only=False), values, len(names))
-        used = np.bincount(column.indices.to_numpy(zero_copy_only=False), minlength=len(names)) > 0
-        return {str(k): float(sums[i]) for i, k in sorted(enumerate(names), key=lambda x: str(x[1])) if used[i]}
+        names = [str(k) for k in column.dictionary.to_pylist()]
+        codes = column.indices.to_numpy(zero_copy_only=False)
+        sums, used = np.bincount(codes, values, len(names)), np.bincount(codes, minlength=len(names)) > 0
+        return {names[i]: float(sums[i]) for i in sorted(range(len(names)), key=names.__getitem__) if used[i]}
     names, code = np.unique(labels.to_numpy(zero_copy_only=False).astype(str), return_inverse=True)
     return {str(k): float(v) for k, v in zip(names, np.bincount(code, values, len(names)), strict=True)}
 
