@@ -287,6 +287,7 @@ def _load_many(folder: Path, cs: list[int]) -> dict[int, dict[str, Any]]:
         led = f"read_parquet({f['ledger']}, file_row_number = true)"
         ties = folder / "ties_cut.parquet"
         appeals = folder / "appeals.parquet"
+        has_ties = ties.exists()
         got = {
             "events": q(f"select * from {f['events']} where citizen = any($cs)", p),
             "records": q(f"select * from {f['records']} where citizen = any($cs)", p),
@@ -300,8 +301,8 @@ def _load_many(folder: Path, cs: list[int]) -> dict[int, dict[str, Any]]:
             "citizen": q(f"select * from {f['citizens']} where citizen = any($cs)", p),
             # tables of later run formats: appeals (ways back) and ties cut by avoidance (S1-M7)
             "appeals": q(f"select * from {_sql_path(appeals)} where citizen = any($cs)", p) if appeals.exists() else [],
-            "ties_lost": q(f"select * from {_sql_path(ties)} where citizen = any($cs)", p) if ties.exists() else [],
-            "ties_cut": q(f"select * from {_sql_path(ties)} where contact = any($cs)", p) if ties.exists() else [],
+            "ties_lost": q(f"select * from {_sql_path(ties)} where citizen = any($cs)", p) if has_ties else [],
+            "ties_cut": q(f"select * from {_sql_path(ties)} where contact = any($cs)", p) if has_ties else [],
         }
         outs = {}
         for c in p["cs"]:
@@ -315,7 +316,7 @@ def _load_many(folder: Path, cs: list[int]) -> dict[int, dict[str, Any]]:
                 "measures": [r for r in got["measures"] if c in (r["citizen"], r["cause_citizen"])],
                 "citizen": [r for r in got["citizen"] if r["citizen"] == c],
                 "appeals": [r for r in got["appeals"] if r["citizen"] == c],
-                "ties_modelled": ties.exists(),
+                "ties_modelled": has_ties,
                 "ties_lost": [r for r in got["ties_lost"] if r["citizen"] == c],
                 "ties_cut": [r for r in got["ties_cut"] if r["contact"] == c],
             }

@@ -303,8 +303,8 @@ def build_report(run: str | Path, vs: Sequence[str | Path] = (), runs_dir: str |
     links = S.IN_PAGE  # ids and keys link to the report's own glossary, which links on to `docs`
     with ThreadPoolExecutor(1) as pool:  # stories read the ledgers (Arrow, DuckDB) while the figures are drawn
         picked = [pool.submit(_guard, "citizen stories", lambda rd=rd: _stories(rd, links)) for rd in rds] \
-            if stories else []
-        return _page(rds, links, picked if stories else None, docs)
+            if stories else None
+        return _page(rds, links, picked, docs)
 
 
 def _page(rds: list[RunData], links: str, stories: list[Future] | None, docs: str) -> str:
