@@ -9,18 +9,55 @@ from hypothesis import given, settings
 from hypothesis import strategies as hs
 from hypothesis.extra.numpy import arrays
 
-from scorelab.society.sorting import argsort_jittered, lexsort_small_key, sorted_unique_rows
+from scorelab.society.sorting import (
+    homophilous_ends,
+    keep_and_append,
+    lexsort_small_key,
+    member_mask,
+    sorted_unique_rows,
+    symmetric_unique_rows,
+)
 
 
-@settings(max_examples=200, deadline=None)
-@given(hs.integers(0, 300), hs.integers(0, 2**32 - 1), hs.sampled_from([1.0, 3.0, 50.0]), hs.booleans())
-def test_argsort_jittered_is_numpys_stable_argsort(n, seed, window, ties):
+@settings(max_examples=300, deadline=None)
+@given(hs.integers(0, 300), hs.integers(0, 2**32 - 1), hs.sampled_from([1.0, 3.0, 50.0]), hs.floats(0, 1),
+       hs.booleans())
+def test_homophilous_ends_are_numpys_split_and_stable_argsort(n, seed, window, homophily, ties):
     rng = np.random.default_rng(seed)
-    position = rng.integers(0, max(n // 3, 1), n)
-    jitter = rng.random(n) * window
-    if ties:  # equal values must keep their order, as a stable sort keeps it
-        jitter = np.round(jitter)
-    assert np.array_equal(argsort_jittered(position, jitter), np.argsort(position + jitter, kind="stable"))
+    order = rng.permutation(n)
+    position = np.empty(n, np.int64)
+    position[order] = np.arange(n)
+    degree = rng.integers(0, 6, n)
+    owner = np.repeat(np.arange(n), degree)
+    draw = rng.random(len(owner))
+    near = owner[draw < homophily]
+    jitter = rng.random(len(near))
+    if ties:  # equal values (across citizens too) must keep their order, as a stable sort keeps it
+        jitter = np.round(jitter * 4) / 4 * (1 - 2**-40)
+    sorted_near, far = homophilous_ends(degree, draw, homophily, position, jitter, window)
+    assert np.array_equal(sorted_near, near[np.argsort(position[near] + jitter * window, kind="stable")])
+    assert np.array_equal(far, owner[draw >= homophily])
+
+
+@settings(max_examples=300, deadline=None)
+@given(arrays(np.int64, hs.integers(0, 300), elements=hs.integers(0, 2**62)),
+       arrays(np.int64, hs.integers(0, 100), elements=hs.integers(0, 2**62)), hs.integers(0, 2**32 - 1))
+def test_member_mask_is_isin(x, values, seed):
+    rng = np.random.default_rng(seed)
+    if len(values) and len(x):  # plant some members, repeated and in any order
+        x[rng.integers(0, len(x), len(x) // 2)] = values[rng.integers(0, len(values), len(x) // 2)]
+    assert np.array_equal(member_mask(x, values), np.isin(x, values))
+
+
+@settings(max_examples=100, deadline=None)
+@given(hs.integers(0, 100), hs.integers(0, 30), hs.integers(0, 2**32 - 1))
+def test_keep_and_append_is_mask_and_concatenate(m, k, seed):
+    rng = np.random.default_rng(seed)
+    a, b, key, drop = rng.integers(0, 9, m), rng.integers(0, 9, m), rng.integers(0, 99, m), rng.random(m) < 0.3
+    na, nb, nk = rng.integers(0, 9, k), rng.integers(0, 9, k), rng.integers(0, 99, k)
+    got = keep_and_append(a, b, key, drop, na, nb, nk)
+    for mine, old, new in zip(got, (a, b, key), (na, nb, nk), strict=True):
+        assert np.array_equal(mine, np.concatenate([old[~drop], new]))
 
 
 @settings(max_examples=200, deadline=None)
@@ -44,6 +81,9 @@ def test_sorted_unique_rows_is_scipys_csr(case):
     m.sum_duplicates()
     m.sort_indices()
     assert np.array_equal(indptr, m.indptr) and np.array_equal(indices, m.indices)
+    mirrored = symmetric_unique_rows(n, src, dst)  # the pairs both ways, without concatenating them
+    want = sorted_unique_rows(n, np.concatenate([src, dst]), np.concatenate([dst, src]))
+    assert np.array_equal(mirrored[0], want[0]) and np.array_equal(mirrored[1], want[1])
 
 
 def _repair_by_definition(a, b, rng):

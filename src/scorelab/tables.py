@@ -224,11 +224,9 @@ class Decisions(_Columns):
 def symmetric_csr(n: int, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """An undirected graph from pairs (a[k], b[k]) as (indptr, indices): duplicates merged,
     columns sorted within each row (the Network's reverse-edge search relies on that)."""
-    from scorelab.society.sorting import sorted_unique_rows  # a compiled counting sort (scipy's COO->CSR was slower)
+    from scorelab.society.sorting import symmetric_unique_rows  # a compiled counting sort (scipy's COO->CSR was slower)
 
-    src = np.concatenate([a, b]).astype(np.int64)
-    dst = np.concatenate([b, a]).astype(np.int64)
-    return sorted_unique_rows(n, src, dst)
+    return symmetric_unique_rows(n, np.asarray(a, np.int64), np.asarray(b, np.int64))
 
 
 def csr_edges(indptr: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

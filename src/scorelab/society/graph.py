@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from scorelab.society.sorting import argsort_jittered, lexsort_small_key
+from scorelab.society.sorting import homophilous_ends, keep_and_append, lexsort_small_key, member_mask
 from scorelab.streams import stream
 from scorelab.tables import symmetric_csr
 
@@ -45,12 +45,11 @@ def contact_graph(region: np.ndarray, age: np.ndarray, mean_degree: float, homop
     if model == "erdos_renyi":
         a, b = _erdos_renyi(n, mean_degree, rng)
         return symmetric_csr(n, a, b)
-    owner = np.repeat(np.arange(n, dtype=np.int64), _even(degrees(n, mean_degree, distribution, dispersion, pmf,
-                                                                  rng), rng))
+    degree = _even(degrees(n, mean_degree, distribution, dispersion, pmf, rng), rng)
     if model == "configuration":
-        a, b = _pair_at_random(owner, rng)
+        a, b = _pair_at_random(np.repeat(np.arange(n, dtype=np.int64), degree), rng)
     else:
-        a, b = _pair_homophilous(owner, region, age, homophily, window, n, rng)
+        a, b = _pair_homophilous(degree, region, age, homophily, window, n, rng)
     a, b = _repair(a, b, rng)
     return symmetric_csr(n, a, b)
 
@@ -92,18 +91,22 @@ def _pair_at_random(ends: np.ndarray, rng: np.random.Generator) -> tuple[np.ndar
     return shuffled[:k], shuffled[k:2 * k]
 
 
-def _pair_homophilous(owner: np.ndarray, region: np.ndarray, age: np.ndarray, homophily: float, window: int,
+def _pair_homophilous(degree: np.ndarray, region: np.ndarray, age: np.ndarray, homophily: float, window: int,
                       n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Near ends are sorted by position in the (region, age) ordering plus a jitter of up to
-    `window` places and paired with the next in that order; the other ends pair at random."""
+    `window` places and paired with the next in that order; the other ends pair at random.
+
+    The tie ends are `np.repeat(arange(n), degree)` (each citizen's ends in a row); the compiled
+    kernels take them by citizen without building that array (issue 12)."""
     key = region.astype(np.int64) * 256 + age.astype(np.int64)
     order = lexsort_small_key(rng.random(n), key, int(key.max(initial=0)) + 1)  # = np.lexsort((random, key))
     position = np.empty(n, dtype=np.int64)
     position[order] = np.arange(n)
-    near = rng.random(len(owner)) < homophily
-    near_ends, far_ends = owner[near], owner[~near]
-    jitter = rng.random(len(near_ends)) * max(1, min(window, n - 1))
-    near_ends = near_ends[argsort_jittered(position[near_ends], jitter)]  # = np.argsort(pos + jitter, "stable")
+    draw = rng.random(int(degree.sum()))  # an end is near if its draw is below the homophily
+    jitter = rng.random(int(np.count_nonzero(draw < homophily)))
+    # near_ends sorted by position + jitter * window (stable), far_ends in order
+    near_ends, far_ends = homophilous_ends(degree, draw, homophily, position, jitter,
+                                           float(max(1, min(window, n - 1))))
     if len(near_ends) % 2:  # the last near end pairs at random instead
         far_ends = np.concatenate([far_ends, near_ends[-1:]])
         near_ends = near_ends[:-1]
@@ -119,11 +122,11 @@ def _repair(a: np.ndarray, b: np.ndarray, rng: np.random.Generator) -> tuple[np.
     Which ties are bad is found once over all ties, then round by round only for the few new ones
     (issue 12): the ties kept are distinct and no self-loops, so a kept tie turns bad only if a new
     tie repeats it, and a new tie is bad if it is a self-loop, repeats another new tie or a kept one.
-    The masks are those a full scan of the whole array gives each round (tests/test_graph_sorting.py)."""
+    Membership is looked up in a hash set of the few keys, one pass over the many. The masks are
+    those a full scan of the whole array gives each round (tests/test_graph_sorting.py)."""
     mult = int(max(a.max(initial=0), b.max(initial=0))) + 1
     key = _pair_key(a, b, mult)
-    keys = np.sort(key)  # every tie's key, sorted
-    bad = (a == b) | _members(key, _repeated(keys))  # self-loops and repeated ties, from the keys sorted once
+    bad = (a == b) | member_mask(key, _repeated(np.sort(key)))  # self-loops and repeated ties
     for _ in range(REPAIR_ROUNDS):
         if not bad.any():
             break
@@ -131,16 +134,13 @@ def _repair(a: np.ndarray, b: np.ndarray, rng: np.random.Generator) -> tuple[np.
         redo = bad.copy()
         redo[good[rng.integers(0, len(good), min(len(good), max(16, int(bad.sum()))))]] = True
         ends = np.concatenate([a[redo], b[redo]])
-        keys = _without(keys, np.unique(key[redo]))
-        a, b, key = a[~redo], b[~redo], key[~redo]
         ra, rb = _pair_at_random(ends, rng)
         new = _pair_key(ra, rb, mult)
-        new_sorted = np.sort(new)
-        in_kept = _members(new, keys)
-        bad_new = (ra == rb) | _members(new, _repeated(new_sorted)) | in_kept
-        bad_kept = _members(key, np.unique(new[in_kept]))
-        a, b, key = np.concatenate([a, ra]), np.concatenate([b, rb]), np.concatenate([key, new])
-        keys = np.insert(keys, np.searchsorted(keys, new_sorted), new_sorted)
+        a, b, key = keep_and_append(a, b, key, redo, ra, rb, new)  # the kept ties, then the new ones
+        kept = len(key) - len(new)
+        bad_kept = member_mask(key[:kept], new)  # a kept tie that a new one repeats
+        in_kept = member_mask(new, key[:kept][bad_kept])  # a new tie that repeats a kept one
+        bad_new = (ra == rb) | member_mask(new, _repeated(np.sort(new))) | in_kept
         bad = np.concatenate([bad_kept, bad_new])
     return a[~bad], b[~bad]
 
@@ -153,31 +153,6 @@ def _pair_key(a: np.ndarray, b: np.ndarray, mult: int) -> np.ndarray:
 def _repeated(sorted_keys: np.ndarray) -> np.ndarray:
     """The distinct values that occur more than once in a sorted array."""
     return np.unique(sorted_keys[1:][sorted_keys[1:] == sorted_keys[:-1]])
-
-
-def _members(x: np.ndarray, sorted_values: np.ndarray) -> np.ndarray:
-    """np.isin(x, sorted_values) for sorted distinct values, by binary search (no sort of x)."""
-    if not len(sorted_values) or not len(x):
-        return np.zeros(len(x), bool)
-    if len(x) > 64 * len(sorted_values):  # few values: a 64 KB table of their low bits rules most of x out
-        table = np.zeros(1 << 16, bool)
-        table[sorted_values & 0xFFFF] = True
-        out = np.zeros(len(x), bool)
-        maybe = np.flatnonzero(table[x & 0xFFFF])
-        out[maybe] = _members(x[maybe], sorted_values) if len(maybe) <= 64 * len(sorted_values) else \
-            sorted_values[np.minimum(np.searchsorted(sorted_values, x[maybe]), len(sorted_values) - 1)] == x[maybe]
-        return out
-    at = np.minimum(np.searchsorted(sorted_values, x), len(sorted_values) - 1)
-    return sorted_values[at] == x
-
-
-def _without(sorted_keys: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """A sorted array without any occurrence of the sorted distinct `values`."""
-    lo, hi = np.searchsorted(sorted_keys, values, "left"), np.searchsorted(sorted_keys, values, "right")
-    keep = np.ones(len(sorted_keys), bool)
-    counts = hi - lo
-    keep[np.repeat(lo, counts) + np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)] = False
-    return sorted_keys[keep]
 
 
 def _erdos_renyi(n: int, mean_degree: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
