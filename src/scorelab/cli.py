@@ -505,9 +505,11 @@ def serve(runs_dir: Path = typer.Option(Path("runs"), "--runs", help=RUNS_HELP),
                                         help="largest run the dashboard may start, in citizens x days"),
           ) -> None:
     """Serve the dashboard: runs, reports, comparisons, new runs with live progress, citizens, table downloads."""
+    from scorelab.engine.memory import keep_freed_memory
     from scorelab.server import LOOPBACK, check_options, listen
     from scorelab.server import serve as _serve
 
+    keep_freed_memory(False)  # the dashboard lives on: memory it frees goes back to the system
     check_options(port, allow_host or [], max_cells)
     if host not in LOOPBACK:
         err_console.print(f"warning: binding {host}: anyone who can reach it can start runs and read every table "
@@ -648,8 +650,10 @@ def _json_default(x):
 def main() -> None:
     """The console script: usage errors as one line (status 2), and never a traceback."""
     from scorelab.engine.forked import allow_in_this_process
+    from scorelab.engine.memory import keep_freed_memory
 
     allow_in_this_process()  # this process runs scorelab alone: a baseline may be made beside its run
+    keep_freed_memory()  # and ends when its command is done: freed arrays' pages are kept for reuse
     try:
         code = app(standalone_mode=False)
     except Exception as exc:

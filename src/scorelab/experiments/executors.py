@@ -17,6 +17,7 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
 
+from scorelab.engine.memory import keep_freed_memory
 from scorelab.errors import ScorelabError
 from scorelab.experiments.tasks import execute
 
@@ -33,7 +34,9 @@ class LocalExecutor:
     def __enter__(self) -> LocalExecutor:
         # spawn, not fork: the driver may hold threads (Parquet writers) and Numba state.
         # One worker runs in this process: the same code, without a pool's start-up.
-        self.pool = (ProcessPoolExecutor(max_workers=self.workers, mp_context=get_context("spawn"))
+        # A worker does nothing but runs: freed arrays' pages are kept for reuse (engine/memory.py).
+        self.pool = (ProcessPoolExecutor(max_workers=self.workers, mp_context=get_context("spawn"),
+                                         initializer=keep_freed_memory)
                      if self.workers > 1 else None)
         return self
 
@@ -111,7 +114,7 @@ class RayExecutor:
 
     def map(self, tasks: Iterable, done: Done) -> None:
         ray = self.ray
-        remote = ray.remote(num_cpus=1, max_retries=RAY_RETRIES, retry_exceptions=False)(execute)
+        remote = ray.remote(num_cpus=1, max_retries=RAY_RETRIES, retry_exceptions=False)(execute_in_worker)
         pending = {remote.remote(t): t for t in tasks}
         try:
             while pending:
@@ -135,6 +138,12 @@ class RayExecutor:
     def __exit__(self, *exc) -> None:
         if self.started:
             self.ray.shutdown()
+
+
+def execute_in_worker(task) -> dict:
+    """`execute` in a Ray worker, a process that does nothing but tasks (engine/memory.py)."""
+    keep_freed_memory()
+    return execute(task)
 
 
 def _check_reachable(address: str) -> None:

@@ -16,6 +16,7 @@ import sys
 import threading
 from pathlib import Path
 
+from scorelab.engine.memory import keep_freed_memory
 from scorelab.errors import ScorelabError
 from scorelab.server.compose import Composed, start_run
 
@@ -25,6 +26,7 @@ class RunCancelled(Exception):
 
 
 def main() -> int:
+    keep_freed_memory()  # this process makes one run and ends
     spec = json.loads(sys.stdin.readline())
     run = Composed(spec["preset"], int(spec["citizens"]), int(spec["days"]), int(spec["seed"]), spec["baseline"],
                    [(str(p), float(v)) for p, v in spec["changes"]])
