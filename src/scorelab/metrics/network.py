@@ -6,6 +6,8 @@ copied into the run folder), and stored in the manifest for the summary.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 from numba import njit
 
@@ -24,15 +26,17 @@ def network_measures(network, initial_indptr: np.ndarray, initial_indices: np.nd
         "mean_degree_lost_others": float(lost[~listed].mean()) if (~listed).any() else None,
         "listed_isolated_share": float((deg[listed] == 0).mean()) if listed.any() else None,
     }
-    indptr, indices = _final_graph(network)
-    k, largest = _components(indptr, indices)
-    out["largest_component_share"] = float(largest / n) if n else 0.0
-    out["components"] = int(k)
-    if score is not None and np.ptp(score) > 0:
-        out["score_homophily_initial_graph"] = _edge_correlation(initial_indptr, initial_indices, score)
-        out["score_homophily_final_graph"] = _edge_correlation(indptr, indices, score)
-    else:
-        out["score_homophily_initial_graph"] = out["score_homophily_final_graph"] = None
+    correlate = score is not None and np.ptp(score) > 0
+    # the initial graph's correlation on a second thread while this one measures the final graph
+    # (the kernels release the GIL; the two share nothing, so the numbers do not depend on it)
+    with ThreadPoolExecutor(1) as beside:
+        initial = beside.submit(_edge_correlation, initial_indptr, initial_indices, score) if correlate else None
+        indptr, indices = _final_graph(network)
+        k, largest = _components(indptr, indices)
+        out["largest_component_share"] = float(largest / n) if n else 0.0
+        out["components"] = int(k)
+        out["score_homophily_final_graph"] = _edge_correlation(indptr, indices, score) if correlate else None
+        out["score_homophily_initial_graph"] = initial.result() if initial is not None else None
     return out
 
 
@@ -50,7 +54,7 @@ def _final_graph(network) -> tuple[np.ndarray, np.ndarray]:
     return _merge_live(network.indptr, network.indices, alive, network.alive is not None, new_indptr, new_indices)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _merge_live(indptr, indices, alive, cut, new_indptr, new_indices):  # pragma: no cover - compiled
     """Per row, the sorted union of the live columns of (indptr, indices) (all of them if not
     `cut`) and the columns of (new_indptr, new_indices); both sorted within rows."""
@@ -80,7 +84,7 @@ def _merge_live(indptr, indices, alive, cut, new_indptr, new_indices):  # pragma
     return out_ptr, out[:w].copy()
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _components(indptr, indices):  # pragma: no cover - compiled
     """(number of connected components, size of the largest) of an undirected graph as CSR, by
     union-find with path halving: what scipy's connected_components counts, without its copy of
@@ -129,63 +133,72 @@ def _edge_correlation(indptr: np.ndarray, indices: np.ndarray, score: np.ndarray
     centred = np.asarray(score, np.float64)
     centred = centred - centred.mean()  # once per citizen, not per tie end: the same numbers
     scratch = np.empty((3, 8), np.float64)
-    sa, sb, _ = _pairwise_edge_sums(indptr, indices, centred, 0, m, 0.0, 0.0, False, scratch)
+    row = np.zeros(1, np.int64)  # the row of the next tie end: the leaves are summed in order
+    sa, sb, _ = _pairwise_edge_sums(indptr, indices, centred, 0, m, 0.0, 0.0, False, scratch, row)
     ma, mb = np.float64(sa) / m, np.float64(sb) / m  # a.mean(), b.mean()
-    saa, sbb, sab = (np.float64(x) for x in _pairwise_edge_sums(indptr, indices, centred, 0, m, ma, mb, True, scratch))
+    row[0] = 0
+    saa, sbb, sab = (np.float64(x) for x in
+                     _pairwise_edge_sums(indptr, indices, centred, 0, m, ma, mb, True, scratch, row))
     denom = np.sqrt(saa * sbb)
     return float(sab / denom) if denom > 0 else None
 
 
-@njit(cache=True)
-def _pairwise_edge_sums(indptr, indices, centred, lo, count, ma, mb, second, scratch):  # pragma: no cover - compiled
+@njit(cache=True, nogil=True)
+def _pairwise_edge_sums(indptr, indices, centred, lo, count, ma, mb, second, scratch, row):  # pragma: no cover
     """Three sums over the tie ends lo .. lo+count-1 in NumPy's pairwise order (blocks of 8
     accumulators up to 128 terms, halves cut at multiples of 8): of a and b, or, if `second`, of
-    (a-ma)^2, (b-mb)^2 and (a-ma)(b-mb), where a is the row's centred score and b the column's."""
+    (a-ma)^2, (b-mb)^2 and (a-ma)(b-mb), where a is the row's centred score and b the column's.
+    `row[0]` follows the tie ends' row: the leaves are visited left to right."""
     if count > 128:
         half = count // 2
         half -= half % 8
-        x1, y1, z1 = _pairwise_edge_sums(indptr, indices, centred, lo, half, ma, mb, second, scratch)
-        x2, y2, z2 = _pairwise_edge_sums(indptr, indices, centred, lo + half, count - half, ma, mb, second, scratch)
+        x1, y1, z1 = _pairwise_edge_sums(indptr, indices, centred, lo, half, ma, mb, second, scratch, row)
+        x2, y2, z2 = _pairwise_edge_sums(indptr, indices, centred, lo + half, count - half, ma, mb, second, scratch,
+                                         row)
         return x1 + x2, y1 + y2, z1 + z2
-    row = np.searchsorted(indptr, lo, side="right") - 1
+    r = row[0]
     if count < 8:
         x = y = z = -0.0
         for k in range(lo, lo + count):
-            while indptr[row + 1] <= k:
-                row += 1
-            t1, t2, t3 = _terms(centred[row], centred[indices[k]], ma, mb, second)
+            while indptr[r + 1] <= k:
+                r += 1
+            t1, t2, t3 = _terms(centred[r], centred[indices[k]], ma, mb, second)
             x += t1
             y += t2
             z += t3
+        row[0] = r
         return x, y, z
-    for k in range(lo, lo + count):
-        while indptr[row + 1] <= k:
-            row += 1
-        t1, t2, t3 = _terms(centred[row], centred[indices[k]], ma, mb, second)
-        j = (k - lo) % 8
-        if k - lo < 8:
-            scratch[0, j], scratch[1, j], scratch[2, j] = t1, t2, t3
-        elif k - lo < count - count % 8:
-            scratch[0, j] += t1
-            scratch[1, j] += t2
-            scratch[2, j] += t3
-        else:
-            break
-    out = np.empty(3)
-    for s in range(3):
-        r = scratch[s]
-        out[s] = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
-    for k in range(lo + count - count % 8, lo + count):  # the rest, one by one
-        while indptr[row + 1] <= k:
-            row += 1
-        t1, t2, t3 = _terms(centred[row], centred[indices[k]], ma, mb, second)
-        out[0] += t1
-        out[1] += t2
-        out[2] += t3
-    return out[0], out[1], out[2]
+    full = lo + count - count % 8
+    for block in range(lo, full, 8):
+        for j in range(8):
+            k = block + j
+            while indptr[r + 1] <= k:
+                r += 1
+            t1, t2, t3 = _terms(centred[r], centred[indices[k]], ma, mb, second)
+            if block == lo:
+                scratch[0, j], scratch[1, j], scratch[2, j] = t1, t2, t3
+            else:
+                scratch[0, j] += t1
+                scratch[1, j] += t2
+                scratch[2, j] += t3
+    x = ((scratch[0, 0] + scratch[0, 1]) + (scratch[0, 2] + scratch[0, 3])) + \
+        ((scratch[0, 4] + scratch[0, 5]) + (scratch[0, 6] + scratch[0, 7]))
+    y = ((scratch[1, 0] + scratch[1, 1]) + (scratch[1, 2] + scratch[1, 3])) + \
+        ((scratch[1, 4] + scratch[1, 5]) + (scratch[1, 6] + scratch[1, 7]))
+    z = ((scratch[2, 0] + scratch[2, 1]) + (scratch[2, 2] + scratch[2, 3])) + \
+        ((scratch[2, 4] + scratch[2, 5]) + (scratch[2, 6] + scratch[2, 7]))
+    for k in range(full, lo + count):  # the rest, one by one
+        while indptr[r + 1] <= k:
+            r += 1
+        t1, t2, t3 = _terms(centred[r], centred[indices[k]], ma, mb, second)
+        x += t1
+        y += t2
+        z += t3
+    row[0] = r
+    return x, y, z
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def _terms(a, b, ma, mb, second):  # pragma: no cover - compiled
     if not second:
         return a, b, 0.0
