@@ -10,6 +10,7 @@ from hypothesis import strategies as hs
 from hypothesis.extra.numpy import arrays
 
 from scorelab.society.sorting import (
+    argsort_stable_float32,
     homophilous_ends,
     keep_and_append,
     lexsort_small_key,
@@ -58,6 +59,13 @@ def test_keep_and_append_is_mask_and_concatenate(m, k, seed):
     got = keep_and_append(a, b, key, drop, na, nb, nk)
     for mine, old, new in zip(got, (a, b, key), (na, nb, nk), strict=True):
         assert np.array_equal(mine, np.concatenate([old[~drop], new]))
+
+
+@settings(max_examples=300, deadline=None)
+@given(arrays(np.float32, hs.integers(0, 400), elements=hs.floats(width=32, allow_nan=True, allow_infinity=True)))
+def test_argsort_stable_float32_is_numpys_stable_argsort(x):
+    """Any float32 values: ties, both zeros, infinities and NaN (NumPy puts them last)."""
+    assert np.array_equal(argsort_stable_float32(x), np.argsort(x, kind="stable"))
 
 
 @settings(max_examples=200, deadline=None)

@@ -8,6 +8,7 @@ import numpy as np
 from scipy.special import ndtri
 
 from scorelab.society.marginals import value
+from scorelab.society.sorting import argsort_stable_float32
 from scorelab.streams import stream
 from scorelab.vocabulary import ACCOUNT_OPEN, NO_ACCOUNT, SECTOR_INDEX, WHITE_COLLAR, WORKING_SECTORS
 
@@ -25,7 +26,8 @@ def assign_households(age: np.ndarray, mean_size: float, rng: np.random.Generato
 
     Heads are adults (22+); children join a head 22-40 years older, other adults a head of
     similar age (a spouse) and the old a head 25-35 years younger (a grown child). Matching is
-    by age via binary search over the heads sorted by age: vectorised, no per-citizen loop.
+    by age over the heads sorted by age (a table of how many heads are below each age): vectorised,
+    no per-citizen loop.
     """
     n = len(age)
     n_households = max(1, min(n, int(round(n / mean_size))))
@@ -40,11 +42,15 @@ def assign_households(age: np.ndarray, mean_size: float, rng: np.random.Generato
     target = np.where(a < 18, a + rng.uniform(22, 40, len(a)),
                       np.where(a >= 68, a - rng.uniform(25, 35, len(a)), a + rng.normal(0, 3, len(a))))
     order = np.argsort(age[heads], kind="stable")
-    head_ages = age[heads][order].astype(np.float64)
+    head_ages = age[heads][order].astype(np.int64)
     # clip into the heads' age range so that no target falls off the end onto a single head
-    t = np.clip(np.round(target), head_ages[0], head_ages[-1])
-    lo = np.searchsorted(head_ages, t, side="left")
-    hi = np.searchsorted(head_ages, t, side="right")
+    t = np.clip(np.round(target), head_ages[0], head_ages[-1]).astype(np.int64) - head_ages[0]
+    # ages are whole years, so searchsorted(head_ages, t) left and right are counts of the heads
+    # below each age, read from a table of a hundred-odd entries (issue 12: two binary searches
+    # of every citizen were 3.3 s of a 10M society)
+    below = np.zeros(head_ages[-1] - head_ages[0] + 2, np.int64)
+    np.cumsum(np.bincount(head_ages - head_ages[0]), out=below[1:])
+    lo, hi = below[t], below[t + 1]
     lo = np.minimum(lo, len(heads) - 1)
     span = np.maximum(hi - lo, 1)
     pick = np.minimum(lo + np.floor(rng.random(len(a)) * span).astype(np.int64), len(heads) - 1)
@@ -126,7 +132,7 @@ def draw_citizens(n: int, seed: int, m: dict[str, Any]) -> dict[str, np.ndarray]
     income = np.exp(hh_log[household] + 0.1 * rng.standard_normal(n)).astype(np.float32)
     log_inc = np.log(income)
     rank = np.empty(n, np.intp)  # each citizen's place in the income order: the inverse of the stable sort
-    rank[np.argsort(income, kind="stable")] = np.arange(n)
+    rank[argsort_stable_float32(income)] = np.arange(n)  # = np.argsort(income, kind="stable")
     income_decile = np.minimum((rank * 10) // n, 9)
 
     sector = _draw_sectors(age, college, m["employment"]["sectors"], rng)

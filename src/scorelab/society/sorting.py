@@ -1,5 +1,5 @@
-"""Sorts and sets for building the contact graph, in linear time where NumPy's general sorts are not
-(issue 12).
+"""Sorts and sets for building a society (the contact graph, the income ranks), in linear time where
+NumPy's general sorts are not (issue 12).
 
 Each gives exactly the permutation or arrays of the NumPy call it replaces (the docstrings say
 which; tests/test_graph_sorting.py checks them against NumPy), so a society is the same bit for
@@ -11,6 +11,41 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit
+
+
+@njit(cache=True)
+def argsort_stable_float32(x):  # pragma: no cover - compiled
+    """np.argsort(x, kind="stable") for float32: an LSD radix sort (three passes of 11 bits) of
+    the bits turned into an unsigned key that orders as the values do (-0.0 as 0.0, every NaN
+    last, as NumPy orders them). NumPy's stable sort of floats is a merge sort."""
+    n = len(x)
+    key = np.empty(n, np.uint32)
+    bits = x.view(np.uint32)
+    for i in range(n):
+        b = bits[i]
+        if x[i] != x[i]:  # NaN
+            key[i] = np.uint32(0xFFFFFFFF)
+        elif b == np.uint32(0x80000000):  # -0.0 sorts with 0.0
+            key[i] = np.uint32(0x80000000)
+        elif b & np.uint32(0x80000000):
+            key[i] = ~b
+        else:
+            key[i] = b | np.uint32(0x80000000)
+    order = np.arange(n)
+    spare = np.empty(n, np.int64)
+    count = np.zeros(2049, np.int64)
+    for shift in (0, 11, 22):
+        count[:] = 0
+        for i in range(n):
+            count[((key[order[i]] >> np.uint32(shift)) & np.uint32(2047)) + 1] += 1
+        for d in range(2048):
+            count[d + 1] += count[d]
+        for i in range(n):
+            d = (key[order[i]] >> np.uint32(shift)) & np.uint32(2047)
+            spare[count[d]] = order[i]
+            count[d] += 1
+        order, spare = spare, order
+    return order
 
 
 @njit(cache=True)
