@@ -1,6 +1,7 @@
 """issue 12: the network measures computed by compiled passes over the CSR arrays equal the SciPy and
 NumPy expressions they replace (the live graph as a sum of sparse matrices, scipy's connected
-components, the score correlation over arrays of every tie end), bit for bit."""
+components, the score correlation over arrays of every tie end), bit for bit; and a tie formed
+during the run and cut again is not part of the final graph."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ def _by_scipy(network: Network, indptr0, indices0, score):
     data = np.ones(len(network.indices), np.int8) if network.alive is None else network.alive.astype(np.int8)
     final = sp.csr_matrix((data, network.indices.copy(), network.indptr.copy()), shape=(n, n))
     if network.new_indptr is not None:
-        final = final + sp.csr_matrix((np.ones(len(network.new_indices), np.int8), network.new_indices.copy(),
+        final = final + sp.csr_matrix((network.new_alive.astype(np.int8), network.new_indices.copy(),
                                        network.new_indptr.copy()), shape=(n, n))
     final.eliminate_zeros()
     k, labels = connected_components(final, directed=False)
@@ -80,3 +81,15 @@ def test_a_large_graph_has_the_same_correlation_bits():
     assert got["score_homophily_initial_graph"] == want["score_homophily_initial_graph"]
     assert got["score_homophily_final_graph"] == want["score_homophily_final_graph"]
     assert len(indices) > 900_000
+
+
+def test_a_tie_formed_and_cut_again_is_not_in_the_final_graph():
+    """Three citizens, no ties at first: 0 and 1 form a tie, then 0's contacts cut theirs."""
+    indptr, indices = np.zeros(4, np.int64), np.empty(0, np.int32)
+    network = Network(indptr, indices)
+    network.add_ties(np.array([0]), np.array([1]))
+    formed = network_measures(network, indptr, indices, np.zeros(3, bool), None)
+    assert formed["components"] == 2 and formed["mean_degree_final"] == 2 / 3
+    network.avoid(np.array([0]), 1.0, 1, 1, 0)
+    cut = network_measures(network, indptr, indices, np.zeros(3, bool), None)
+    assert cut["mean_degree_final"] == 0.0 and cut["components"] == 3

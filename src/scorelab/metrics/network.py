@@ -43,21 +43,23 @@ def network_measures(network, initial_indptr: np.ndarray, initial_indices: np.nd
 def _final_graph(network) -> tuple[np.ndarray, np.ndarray]:
     """The live ties at the end of the run as CSR, in arrays of its own (the society's graph is
     shared by every later run on the same Society object): each row's live original ties merged
-    with the ties formed during the run, sorted, as scipy's sum of the two matrices gives them
-    (the merge of canonical rows, explicit zeros dropped). The formed ties count whether or not
-    they were cut again: `new_alive` is not read here, as before (noted in issue 12)."""
+    with its live ties formed during the run, sorted. A tie formed and then cut is not live (the
+    first version of these measures counted it: fixed in issue 12)."""
     alive = network.alive if network.alive is not None else np.ones(0, bool)
     if network.new_indptr is None:
         new_indptr, new_indices = np.zeros(network.n + 1, np.int64), np.empty(0, network.indices.dtype)
+        new_alive = np.ones(0, bool)
     else:
         new_indptr, new_indices = network.new_indptr, network.new_indices.astype(network.indices.dtype)
-    return _merge_live(network.indptr, network.indices, alive, network.alive is not None, new_indptr, new_indices)
+        new_alive = network.new_alive
+    return _merge_live(network.indptr, network.indices, alive, network.alive is not None, new_indptr, new_indices,
+                       new_alive)
 
 
 @njit(cache=True, nogil=True)
-def _merge_live(indptr, indices, alive, cut, new_indptr, new_indices):  # pragma: no cover - compiled
+def _merge_live(indptr, indices, alive, cut, new_indptr, new_indices, new_alive):  # pragma: no cover - compiled
     """Per row, the sorted union of the live columns of (indptr, indices) (all of them if not
-    `cut`) and the columns of (new_indptr, new_indices); both sorted within rows."""
+    `cut`) and the live columns of (new_indptr, new_indices); both sorted within rows."""
     n = len(indptr) - 1
     out_ptr = np.zeros(n + 1, np.int64)
     out = np.empty(len(indices) + len(new_indices), indices.dtype)
@@ -68,6 +70,9 @@ def _merge_live(indptr, indices, alive, cut, new_indptr, new_indices):  # pragma
         while p < p_end or q < q_end:
             if p < p_end and cut and not alive[p]:
                 p += 1
+                continue
+            if q < q_end and not new_alive[q]:
+                q += 1
                 continue
             if q >= q_end or (p < p_end and indices[p] < new_indices[q]):
                 out[w] = indices[p]
