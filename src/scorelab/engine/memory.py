@@ -7,8 +7,9 @@ measure on, a page first touched costs about 3 ms per MB (`benchmarks/RESULTS.md
 citizens a run spent about a quarter of its wall time there. Serving large arrays from the heap
 and never trimming it lets a freed array's pages be reused by the next one instead.
 
-The price is that the process keeps its peak heap until it exits (the peak itself stays about
-the same: 11.6 GB against 10.4 GB at 10M x 30). So only processes that run scorelab and then end
+The price: the process keeps its freed memory until it exits, and its peak grows by about a
+tenth (freed blocks the next request does not fit): 10M x 365 took 339 s and 12.2 GB with it,
+376 s and 11.1 GB without (benchmarks/RESULTS.md). So only processes that run scorelab and then end
 ask for it: the `scorelab` command (not `scorelab serve`, which lives on), the dashboard's run
 processes and the experiment workers. SCORELAB_KEEP_FREED_MEMORY=0 turns it off. Where the C
 library is not glibc, nothing changes.
