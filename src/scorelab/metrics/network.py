@@ -163,15 +163,7 @@ def _pairwise_edge_sums(indptr, indices, centred, lo, count, ma, mb, second, scr
         return x1 + x2, y1 + y2, z1 + z2
     r = row[0]
     if count < 8:
-        x = y = z = -0.0
-        for k in range(lo, lo + count):
-            while indptr[r + 1] <= k:
-                r += 1
-            t1, t2, t3 = _terms(centred[r], centred[indices[k]], ma, mb, second)
-            x += t1
-            y += t2
-            z += t3
-        row[0] = r
+        x, y, z, row[0] = _one_by_one(indptr, indices, centred, lo, lo + count, r, -0.0, -0.0, -0.0, ma, mb, second)
         return x, y, z
     full = lo + count - count % 8
     for block in range(lo, full, 8):
@@ -186,21 +178,28 @@ def _pairwise_edge_sums(indptr, indices, centred, lo, count, ma, mb, second, scr
                 scratch[0, j] += t1
                 scratch[1, j] += t2
                 scratch[2, j] += t3
-    x = ((scratch[0, 0] + scratch[0, 1]) + (scratch[0, 2] + scratch[0, 3])) + \
-        ((scratch[0, 4] + scratch[0, 5]) + (scratch[0, 6] + scratch[0, 7]))
-    y = ((scratch[1, 0] + scratch[1, 1]) + (scratch[1, 2] + scratch[1, 3])) + \
-        ((scratch[1, 4] + scratch[1, 5]) + (scratch[1, 6] + scratch[1, 7]))
-    z = ((scratch[2, 0] + scratch[2, 1]) + (scratch[2, 2] + scratch[2, 3])) + \
-        ((scratch[2, 4] + scratch[2, 5]) + (scratch[2, 6] + scratch[2, 7]))
-    for k in range(full, lo + count):  # the rest, one by one
+    x, y, z, row[0] = _one_by_one(indptr, indices, centred, full, lo + count, r, _eight(scratch[0]),
+                                  _eight(scratch[1]), _eight(scratch[2]), ma, mb, second)  # the rest
+    return x, y, z
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _one_by_one(indptr, indices, centred, start, stop, r, x, y, z, ma, mb, second):  # pragma: no cover - compiled
+    """The terms of tie ends start .. stop-1 added one by one to (x, y, z); r follows their row."""
+    for k in range(start, stop):
         while indptr[r + 1] <= k:
             r += 1
         t1, t2, t3 = _terms(centred[r], centred[indices[k]], ma, mb, second)
         x += t1
         y += t2
         z += t3
-    row[0] = r
-    return x, y, z
+    return x, y, z, r
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _eight(acc):  # pragma: no cover - compiled
+    """NumPy's sum of its eight accumulators."""
+    return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]))
 
 
 @njit(cache=True, nogil=True, inline="always")
