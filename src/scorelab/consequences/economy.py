@@ -18,6 +18,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 
 from scorelab.society.marginals import DEFAULT, dated_days, load_marginals, value
 from scorelab.streams import stream
@@ -176,21 +177,6 @@ class Economy:
             self.money_out += float(-amount[amount < 0].sum())
         self._note_broke(citizens, day)
 
-    def _pay_in_turn(self, citizens: np.ndarray, payments, day: int, span: tuple[int, int] | None) -> None:
-        """The month's payments to distinct citizens, one after another: the same sums as a pay() per
-        payment, with their savings gathered and written back once. The first payment is the only one
-        that may add (income), so who went broke is seen after the last."""
-        savings = self.savings[citizens]
-        for j, (flow, amount) in enumerate(payments):
-            savings += amount
-            if span is not None:
-                self._month_flows[j, span[0]:span[1]] += amount
-            else:
-                row = self._flows[FLOWS.index(flow)]  # a view: 1-D fancy indexing is faster than [k, citizens]
-                row[citizens] += amount
-        self.savings[citizens] = savings
-        self._note_broke(citizens, day)
-
     def lose(self, citizens: np.ndarray, amount: np.ndarray | float, wrongful: np.ndarray | bool) -> None:
         """Income a sanction cost (already missing from the flows), rightly or on false records."""
         amount = np.broadcast_to(np.asarray(amount, np.float64), citizens.shape)
@@ -230,31 +216,19 @@ class Economy:
         else:
             span = None
         p = self.p
-        unemployed = state.sector[due] == UNEMPLOYED
-        work = self.monthly[due] * np.where(self.seller[due], 1.0 - p.platform_income_share, 1.0)
-        income = np.where(unemployed, self.monthly[due] * p.unemployed_income, work)
-        # a job a sanction took: what work would have paid, less what the unemployed still get
-        cost = self.dismissed[due] & unemployed
-        if cost.any():
-            c = due[cost]
-            self.lose(c, work[cost] - self.monthly[c] * p.unemployed_income, self.dismissed_wrongful[c])
-        suspended = self.suspended_until[due] >= day
-        if suspended.any():
-            blocked = income[suspended] * cashless[suspended]
-            self.lose(due[suspended], blocked, self.suspension_wrongful[due[suspended]])
-            income[suspended] -= blocked
-        banked = state.account[due] == ACCOUNT_OPEN
-        fee = np.where(banked, 0.0, income * p.cash_wage_fee)
-        self._pay_in_turn(due, (("income", income), ("fees", -fee),
-                                ("living", -self.monthly[due] * p.consumption_share),
-                                ("instalments", -np.where(paid, self.instalment[due], 0.0))), day, span)
+        if span is not None:  # the month's flows, in due order (see `flows`)
+            flows, rows, at = self._month_flows, np.arange(len(MONTH_FLOWS)), span[0]
+        else:
+            flows, rows, at = self._flows, np.array([FLOWS.index(f) for f in MONTH_FLOWS]), -1
         # loans run their course: about 1/loan_months of them end each month
-        rng = stream(self.seed, "economy.loan_end", day)
-        ends = state.has_loan[due] & (rng.random(len(due)) < 1.0 / p.loan_months)
-        state.has_loan[due[ends]] = False
-        self.instalment[due[ends]] = 0.0
-        # only adults hold accounts a bank watches (children share the household's)
-        return due[(self.savings[due] < p.min_balance) & self.adult[due] & banked]
+        u_end = stream(self.seed, "economy.loan_end", day).random(len(due))
+        below = _turn_over(
+            day, due, paid, cashless, u_end, state.sector, state.account, state.has_loan, self.monthly, self.seller,
+            self.adult, self.dismissed, self.dismissed_wrongful, self.suspended_until, self.suspension_wrongful,
+            self.instalment, self.savings, self.lost, self.lost_wrongful, flows, rows, at, self.broke_first,
+            self.suspended_first, self.broke_after_suspension, 1.0 - p.platform_income_share, p.unemployed_income,
+            p.cash_wage_fee, p.consumption_share, 1.0 / p.loan_months, p.min_balance, UNEMPLOYED, ACCOUNT_OPEN)
+        return due[below]
 
     def shortfall(self, cit: np.ndarray) -> np.ndarray:
         """Whether the account cannot cover the instalment (raises missed payments)."""
@@ -306,3 +280,55 @@ class Economy:
 
     def is_suspended(self, citizens: np.ndarray, day: int) -> np.ndarray:
         return self.suspended_until[citizens] >= day
+
+
+@njit(cache=True, nogil=True)
+def _turn_over(day, due, paid, cashless, u_end, sector, account, has_loan, monthly, seller, adult, dismissed,
+               dismissed_wrongful, suspended_until, suspension_wrongful, instalment, savings, lost, lost_wrongful,
+               flows, rows, at, broke_first, suspended_first, broke_after_suspension, seller_work_share,
+               unemployed_income, cash_wage_fee, consumption_share, end_chance, min_balance, unemployed_code,
+               open_code):  # pragma: no cover - compiled
+    """Economy.month for distinct citizens `due`, in one pass (issue 12): income (less when out of
+    work or while digital income is suspended, S1-M8; a fee without an account), living costs and
+    the instalment paid in turn into savings and the month's flows (row rows[j] of `flows`, at
+    at + i, or at the citizen when at < 0); income a sanction cost into lost / lost_wrongful;
+    who went broke; the loans that end (u_end < end_chance). Returns who is under the minimum
+    balance (adults with an account). The same operations, in the same order and precision, as
+    the NumPy expressions it replaced, so the same bits."""
+    below = np.zeros(len(due), np.bool_)
+    for i in range(len(due)):
+        c = due[i]
+        unemployed = sector[c] == unemployed_code
+        work = monthly[c] * (seller_work_share if seller[c] else 1.0)
+        income = monthly[c] * unemployed_income if unemployed else work
+        if dismissed[c] and unemployed:  # a job a sanction took: what work would have paid, less benefits
+            if dismissed_wrongful[c]:
+                lost_wrongful[c] += work - monthly[c] * unemployed_income
+            else:
+                lost[c] += work - monthly[c] * unemployed_income
+        if suspended_until[c] >= day:
+            blocked = income * cashless[i]
+            if suspension_wrongful[c]:
+                lost_wrongful[c] += blocked
+            else:
+                lost[c] += blocked
+            income -= blocked
+        banked = account[c] == open_code
+        fee = 0.0 if banked else income * cash_wage_fee
+        pay = (income, -fee, -(monthly[c] * consumption_share), -(instalment[c] if paid[i] else 0.0))
+        pos = at + i if at >= 0 else c
+        s = savings[c]
+        for j in range(4):
+            s += pay[j]
+            flows[rows[j], pos] += pay[j]
+        savings[c] = s
+        if s <= 0.0:  # Economy._note_broke
+            if broke_first[c] < 0:
+                broke_first[c] = day
+            if suspended_first[c] >= 0 and broke_after_suspension[c] < 0:
+                broke_after_suspension[c] = day - suspended_first[c]
+        if has_loan[c] and u_end[i] < end_chance:
+            has_loan[c] = False
+            instalment[c] = 0.0
+        below[i] = s < min_balance and adult[c] and banked
+    return below
