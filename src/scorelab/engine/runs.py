@@ -23,6 +23,7 @@ from scorelab.consequences.economy import FLOWS
 from scorelab.engine.forked import Forked, can_fork
 from scorelab.engine.simulation import RunOptions, RunResult, simulate
 from scorelab.errors import ScorelabError, check_positive_int, check_seed
+from scorelab.ledger.sink import parquet_options
 from scorelab.metrics.network import network_measures
 from scorelab.metrics.summary import summarize
 from scorelab.reform import Reform
@@ -341,10 +342,7 @@ def _write_citizens(folder: Path, soc: Society, res: RunResult) -> pa.Table:
     table["police_contacts"] = w.police_contacts
     table["police_contacts_wrongful"] = w.police_contacts_wrongful
     out = pa.table(table)
-    # dictionary pages only for the label columns: numbers of a million distinct values would fill
-    # a dictionary Parquet then throws away (the same table, written in two thirds of the time)
-    pq.write_table(out, folder / "citizens.parquet", compression="lz4",
-                   use_dictionary=[f.name for f in out.schema if pa.types.is_dictionary(f.type)])
+    pq.write_table(out, folder / "citizens.parquet", **parquet_options(out.schema))
     return out
 
 

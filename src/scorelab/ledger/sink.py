@@ -18,6 +18,17 @@ import pyarrow.parquet as pq
 FLUSH_ROWS = 2_000_000
 
 
+def parquet_options(schema: pa.Schema) -> dict:
+    """How a run's tables are written: lz4; dictionary pages only for the label columns (numbers of
+    a million distinct values would fill a dictionary that Parquet then throws away); min/max
+    statistics only for `day`, the one column a row group's range narrows (rows are written day by
+    day; a row group holds nearly every citizen). The same tables, encoded in 55-65% of the time
+    (benchmarks/RESULTS.md, issue 12)."""
+    return {"compression": "lz4",
+            "use_dictionary": [f.name for f in schema if pa.types.is_dictionary(f.type)] or False,
+            "write_statistics": ["day"] if "day" in schema.names else False}
+
+
 def writer_thread() -> ThreadPoolExecutor:
     """One writer thread for a run's sinks: Parquet encoding and compression release the GIL, so
     writing overlaps the simulation on a second core; FIFO order keeps each file's row groups in
@@ -92,7 +103,7 @@ class TableSink:
     def _write(self, chunks: dict[str, list[np.ndarray]]) -> None:
         table = self._table(chunks)
         if self._writer is None:
-            self._writer = pq.ParquetWriter(self.path, self._schema, compression="lz4")
+            self._writer = pq.ParquetWriter(self.path, self._schema, **parquet_options(self._schema))
         self._writer.write_table(table)
 
     def close(self) -> None:
