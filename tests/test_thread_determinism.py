@@ -11,7 +11,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pyarrow.parquet as pq
 
 from scorelab.engine.forked import CONCURRENT_ENV
@@ -58,26 +57,3 @@ def test_baseline_made_beside_the_run_gives_the_same_bits(tmp_path):
         for name in tables:
             # pandas' equals holds NaN equal to NaN (a baseline without scorers has NaN scores)
             assert pq.read_table(folder / name).to_pandas().equals(pq.read_table(other / name).to_pandas()), name
-
-
-def test_static_candidates_drawn_ahead_on_a_thread_are_the_ones_drawn_in_turn():
-    """issue 12: inside `drawing_ahead`, day d+1's static candidates are drawn on a second thread while
-    day d runs; every day's events are the same as those of a behaviour that draws each day in turn."""
-    from scorelab.behaviour.draw import Behaviour
-    from scorelab.engine.simulation import perception_of
-    from scorelab.regime.compiled import compile_regime
-    from scorelab.regime.loader import load_regime
-    from scorelab.society.model import SocietySpec, build_society
-
-    society = build_society(SocietySpec(citizens=20_000, seed=4))
-    perception = perception_of(compile_regime(load_regime("unified").regime, "unified"))
-    in_turn, ahead = Behaviour(society, 4, perception), Behaviour(society, 4, perception)
-    st_turn, st_ahead = in_turn.new_state(), ahead.new_state()
-    days = 12
-    with ahead.drawing_ahead(days):
-        for day in range(days):
-            a, b = in_turn.draw_day(day, st_turn), ahead.draw_day(day, st_ahead)
-            assert len(a) > 1000
-            for column in ("etype", "citizen", "paid", "target", "event_id"):
-                assert np.array_equal(getattr(a, column), getattr(b, column)), (day, column)
-        assert ahead._next_static is None  # the last day started no draw for a day that does not come

@@ -12,9 +12,7 @@ baseline share them (common random numbers): deterrence only moves acceptance th
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -125,9 +123,6 @@ class Behaviour:
         self.economy = None  # consequences.economy.Economy, attached by the engine
         self._bounds = [self._dynamic_max(k, e) for k, e in enumerate(EVENTS)]  # (dyn_max, unemployment) per type
         self._age6_17 = np.flatnonzero((self.age >= 6) & (self.age <= 17)).astype(np.int32)
-        self._ahead: ThreadPoolExecutor | None = None  # see drawing_ahead
-        self._ahead_days = 0
-        self._next_static: tuple[int, Future] | None = None
 
     def new_state(self) -> CitizenState:
         return CitizenState.of(self.society.cols)
@@ -137,7 +132,7 @@ class Behaviour:
         """The day's events (job applications carry their target sector), and any events the
         consequences injected (police stops after yesterday's alerts)."""
         parts: list[tuple[int, np.ndarray, np.ndarray]] = []
-        static = self._static_of(day)
+        static = self._static_draws(day)
         for k, e in enumerate(EVENTS):
             if e.schedule is None and self.rates[k].per_day > 0:
                 cit, paid = self._poisson_type(k, e, day, st, static.get(k))
@@ -157,29 +152,6 @@ class Behaviour:
             events.target[jobs] = WORK_SECTORS[rng.choice(len(WORK_SECTORS), len(jobs), p=self.work_weights)]
         self._update_state(events, st)
         return events
-
-    @contextmanager
-    def drawing_ahead(self, days: int) -> Iterator[None]:
-        """While the engine runs day d, draw day d+1's static candidates on a second thread.
-
-        They depend on nothing that happens in the run (`_static_draws`), so drawing them early
-        gives the same numbers; the draws let go of the GIL (NumPy's generators, the compiled alias
-        draw), and the daily loop's thread is the run's bottleneck (issue 12)."""
-        self._ahead = ThreadPoolExecutor(1, thread_name_prefix="scorelab-draw-ahead")
-        self._ahead_days = days
-        try:
-            yield
-        finally:
-            self._ahead.shutdown(wait=True, cancel_futures=True)
-            self._ahead, self._next_static = None, None
-
-    def _static_of(self, day: int) -> dict[int, tuple[np.ndarray, np.ndarray, np.ndarray | None]]:
-        """Today's static draws (drawn ahead when they could be), and tomorrow's started."""
-        ahead, self._next_static = self._next_static, None
-        static = ahead[1].result() if ahead is not None and ahead[0] == day else self._static_draws(day)
-        if self._ahead is not None and day + 1 < self._ahead_days:
-            self._next_static = day + 1, self._ahead.submit(self._static_draws, day + 1)
-        return static
 
     def _static_table(self, k: int) -> tuple[np.ndarray, np.ndarray, float] | np.ndarray:
         """A type's alias table (prob, alias, total weight), or its pool when the weights are equal."""

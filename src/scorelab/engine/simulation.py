@@ -128,52 +128,51 @@ def simulate(society: Society, cr: CompiledRegime, days: int, seed: int, folder:
     result = RunResult(scorers, auditors, state, network=network, economy=economy, consequences=consequences,
                        world=world)
     economy_schedule = economy_breakpoints(world_file)
-    with behaviour.drawing_ahead(days):  # tomorrow's regime-independent draws on a second thread
-        for day in range(days):
-            if day in cr.schedule:  # dated regime values: today's parameters (perceived risk follows them)
-                later = cr.schedule[day]
-                for sc, auditor, cs in zip(scorers, auditors, later.scorers, strict=True):
-                    sc.retune(cs)
-                    auditor.retune(cs)
-                behaviour.perception = perception_of(later)
-            if day in economy_schedule:  # dated society values: the economy's constants, the cashless share
-                economy.p = world.params = EconomyParams.of(world_file, day)
-                behaviour.cashless_scale = world.cashless_scale = cashless_scale(society.spec, day, world_file)
-            gated = [(sc, m) for sc in scorers for m in sc.gates]
-            injected = [(POLICE_STOP, np.concatenate(world.police_due.pop(day)))] if day in world.police_due else []
-            events = behaviour.draw_day(day, state, injected)
-            world.begin_day(day, events)
-            economy.step(day)
-            consequences.before_gates()
-            if gated:
-                made = _MadeByType(events)
-                for sc, m in gated:
-                    sel = made.of(m.gate_types)
-                    if len(sel):
-                        sc.gate(m, events.take(sel), day)
-                gate_decisions = consequences.apply([d for a in auditors for d in a.take_decisions()])
-            else:
-                gate_decisions = Decisions.empty()
-            consequences.after_gates()
-            recorder.day_events(day, events, world.wrongful)
-            happened = events.take(events.outcome == MADE)
-            for sc, auditor in zip(scorers, auditors, strict=True):
-                rec, truth = observe(happened, sc.cs, day, seed, n, sc.next_record_id, network, society.cols["age"])
-                sc.next_record_id += len(rec)
-                auditor.learn(truth)
-                keep = sc.cs.acted_on[rec.etype] | ~truth.true | OFFENCE[rec.etype]  # offences: missed_offence_share
-                recorder.observed(sc.index, rec, truth, keep)
-                sc.receive(rec)
-                sc.process_day(day)
-                auditor.witness(happened.citizen, happened.etype)
-            later = consequences.apply([d for a in auditors for d in a.take_decisions()])
-            entries = [(sc, li, cit) for sc, a in zip(scorers, auditors, strict=True) for li, cit in a.take_entries()]
-            decisions = Decisions.concat([gate_decisions, later])
-            consequences.after_decisions(decisions, entries)
-            recorder.decisions(decisions)
-            result.daily.append(_daily_row(day, events, economy, state, scorers, recorder))
-            if progress:
-                progress(day)
+    for day in range(days):
+        if day in cr.schedule:  # dated regime values: today's parameters (perceived risk follows them)
+            later = cr.schedule[day]
+            for sc, auditor, cs in zip(scorers, auditors, later.scorers, strict=True):
+                sc.retune(cs)
+                auditor.retune(cs)
+            behaviour.perception = perception_of(later)
+        if day in economy_schedule:  # dated society values: the economy's constants, the cashless share
+            economy.p = world.params = EconomyParams.of(world_file, day)
+            behaviour.cashless_scale = world.cashless_scale = cashless_scale(society.spec, day, world_file)
+        gated = [(sc, m) for sc in scorers for m in sc.gates]
+        injected = [(POLICE_STOP, np.concatenate(world.police_due.pop(day)))] if day in world.police_due else []
+        events = behaviour.draw_day(day, state, injected)
+        world.begin_day(day, events)
+        economy.step(day)
+        consequences.before_gates()
+        if gated:
+            made = _MadeByType(events)
+            for sc, m in gated:
+                sel = made.of(m.gate_types)
+                if len(sel):
+                    sc.gate(m, events.take(sel), day)
+            gate_decisions = consequences.apply([d for a in auditors for d in a.take_decisions()])
+        else:
+            gate_decisions = Decisions.empty()
+        consequences.after_gates()
+        recorder.day_events(day, events, world.wrongful)
+        happened = events.take(events.outcome == MADE)
+        for sc, auditor in zip(scorers, auditors, strict=True):
+            rec, truth = observe(happened, sc.cs, day, seed, n, sc.next_record_id, network, society.cols["age"])
+            sc.next_record_id += len(rec)
+            auditor.learn(truth)
+            keep = sc.cs.acted_on[rec.etype] | ~truth.true | OFFENCE[rec.etype]  # offences: missed_offence_share
+            recorder.observed(sc.index, rec, truth, keep)
+            sc.receive(rec)
+            sc.process_day(day)
+            auditor.witness(happened.citizen, happened.etype)
+        later = consequences.apply([d for a in auditors for d in a.take_decisions()])
+        entries = [(sc, li, cit) for sc, a in zip(scorers, auditors, strict=True) for li, cit in a.take_entries()]
+        decisions = Decisions.concat([gate_decisions, later])
+        consequences.after_decisions(decisions, entries)
+        recorder.decisions(decisions)
+        result.daily.append(_daily_row(day, events, economy, state, scorers, recorder))
+        if progress:
+            progress(day)
     result.rows = recorder.close()
     result.event_counts = np.stack(recorder.counts).reshape(days, N_EVENT_TYPES, len(OUTCOMES) * 2).sum(axis=2) \
         if days else np.zeros((0, N_EVENT_TYPES), np.int64)
