@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from scorelab.cli import app
 from scorelab.errors import ScorelabError
-from scorelab.society.citizens import gini
+from scorelab.metrics.inequality import gini
 from scorelab.society.model import Society, SocietySpec, build_society, load_society, save_society
 
 # Census 2020 figures (NBS, 7th national census; NBS 2020 income) that the society targets.

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from scorelab.society.citizens import gini
+
+def gini(x: np.ndarray) -> float:
+    """Gini coefficient of non-negative values (0 equal, 1 one has all). The society calibrates its
+    incomes with it; here, not there, so that reading a run's measures imports no society code."""
+    v = np.sort(np.asarray(x, dtype=np.float64))
+    n = len(v)
+    if n == 0 or v.sum() == 0:
+        return 0.0
+    cum = np.cumsum(v)
+    return float((n + 1 - 2 * (cum.sum() / cum[-1])) / n)
 
 
 def gini_of(values: np.ndarray) -> float | None:

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 from scipy.special import ndtri
 
+from scorelab.metrics.inequality import gini
 from scorelab.society.marginals import value
 from scorelab.society.sorting import argsort_stable_float32
 from scorelab.streams import stream
@@ -86,16 +87,6 @@ def sigma_for_mixture_gini(target: float, urban_share: float, urban_mean: float,
         mid = (lo + hi) / 2
         lo, hi = (mid, hi) if mixture_gini(mid) < target else (lo, mid)
     return (lo + hi) / 2
-
-
-def gini(x: np.ndarray) -> float:
-    """Gini coefficient of non-negative values (0 equal, 1 one has all)."""
-    v = np.sort(np.asarray(x, dtype=np.float64))
-    n = len(v)
-    if n == 0 or v.sum() == 0:
-        return 0.0
-    cum = np.cumsum(v)
-    return float((n + 1 - 2 * (cum.sum() / cum[-1])) / n)
 
 
 def draw_citizens(n: int, seed: int, m: dict[str, Any]) -> dict[str, np.ndarray]:
