@@ -154,7 +154,8 @@ def _redeemed(con, f, info: RegimeInfo, paths: ScorePaths) -> tuple[int, object,
     the deepest dip (then the lowest citizen, then the first day back at that depth)."""
     back = np.flatnonzero((paths.low < -EPS) & (paths.net >= -EPS))
     if len(back):
-        i = back[np.lexsort((paths.day[back], paths.citizen[back], paths.low[back]))[0]]
+        deepest = back[paths.low[back] == paths.low[back].min()]  # lexsort's first, without sorting them all
+        i = deepest[np.lexsort((paths.day[deepest], paths.citizen[deepest]))[0]]
         depth = float(paths.low[i])
         return (int(paths.citizen[i]), depth,
                 f"fell {-depth:.2f} points below the initial score and was back at it by day {int(paths.day[i])}")
