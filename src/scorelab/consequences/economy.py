@@ -29,6 +29,7 @@ from scorelab.vocabulary import ACCOUNT_OPEN, EVENT_INDEX, N_EVENT_TYPES, UNEMPL
 MONTH_FLOWS = ("income", "fees", "living", "instalments")  # paid by Economy.month only, in this order
 FLOWS: tuple[str, ...] = ("income", "sales", "living", "instalments", "measures", "fees", "deposits", "travel",
                           "frozen")
+_MONTH_ROWS_OF_FLOWS = np.array([FLOWS.index(f) for f in MONTH_FLOWS])  # where the month pays into `_flows`
 
 
 @dataclass(frozen=True)
@@ -219,7 +220,7 @@ class Economy:
         if span is not None:  # the month's flows, in due order (see `flows`)
             flows, rows, at = self._month_flows, np.arange(len(MONTH_FLOWS)), span[0]
         else:
-            flows, rows, at = self._flows, np.array([FLOWS.index(f) for f in MONTH_FLOWS]), -1
+            flows, rows, at = self._flows, _MONTH_ROWS_OF_FLOWS, -1
         # loans run their course: about 1/loan_months of them end each month
         u_end = stream(self.seed, "economy.loan_end", day).random(len(due))
         below = _turn_over(
@@ -330,5 +331,5 @@ def _turn_over(day, due, paid, cashless, u_end, sector, account, has_loan, month
         if has_loan[c] and u_end[i] < end_chance:
             has_loan[c] = False
             instalment[c] = 0.0
-        below[i] = s < min_balance and adult[c] and banked
+        below[i] = s < min_balance and adult[c] and banked  # children share the household's account
     return below
