@@ -138,8 +138,9 @@ def _sums_by_label(labels: pa.ChunkedArray, values: np.ndarray | None = None) ->
     order; labels that no row has are left out."""
     codes, names = _label_codes(labels)
     k = len(names)
-    sums = np.bincount(codes, values, k) if values is not None else np.bincount(codes, minlength=k).astype(float)
-    used = np.bincount(codes, minlength=k) > 0
+    counts = np.bincount(codes, minlength=k)
+    sums = np.bincount(codes, values, k) if values is not None else counts.astype(float)
+    used = counts > 0
     return {names[i]: float(sums[i]) for i in sorted(range(k), key=names.__getitem__) if used[i]}
 
 
